@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// The `letterbox` command. Every command but `serve` runs an admin operation: through the admin
+// socket when `serve` is running (LevelDB admits one process), else on the store opened here.
+import { parseArgs } from 'node:util';
+import { ConfigError, isLetterboxError } from './core/errors.js';
+import { loadConfig, type Config } from './config/index.js';
+import { runOperation, type AdminParams } from './admin/api.js';
+import { adminSocketPath, callAdminSocket } from './admin/socket.js';
+import { readPassword } from './admin/password-prompt.js';
+import { printResult } from './admin/output.js';
+import { createLogger } from './log.js';
+import { startAppliance, storePath } from './main.js';
+import { Store } from './store/index.js';
+
+const USAGE = `usage: letterbox <command> [--config FILE] [--dev]
+
+  serve                               run every service in the foreground
+  domain add|del DOMAIN | domain list [--json]
+  user add ADDRESS [--password-stdin] | user passwd ADDRESS [--password-stdin]
+  user del ADDRESS | user list [--json]
+  alias add ALIAS TARGET... | alias del ALIAS | alias list [--json]
+  queue list [--json]
+  status [--json]
+`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positionals: string[];
+  config?: string;
+  dev: boolean;
+  json: boolean;
+  passwordStdin: boolean;
+}
+
+function parse(argv: string[]): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        dev: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'password-stdin': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) throw new UsageError('');
+    return { positionals, dev: values.dev ?? false, json: values.json ?? false, passwordStdin: values['password-stdin'] ?? false, ...(values.config ? { config: values.config } : {}) };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Maps `noun verb args` to an admin operation and its parameters. */
+async function toOperation(args: Parsed): Promise<{ op: string; params: AdminParams }> {
+  const [noun, verb, ...rest] = args.positionals;
+  const one = (what: string) => {
+    if (rest.length !== 1 || !rest[0]) throw new UsageError(`${noun} ${verb} takes one ${what}`);
+    return rest[0];
+  };
+  switch (`${noun} ${verb ?? ''}`.trim()) {
+    case 'domain add':
+    case 'domain del':
+      return { op: `domain.${verb}`, params: { domain: one('DOMAIN') } };
+    case 'domain list':
+    case 'user list':
+    case 'alias list':
+    case 'queue list':
+      return { op: `${noun}.list`, params: {} };
+    case 'user add':
+    case 'user passwd':
+      return { op: `user.${verb}`, params: { address: one('ADDRESS'), password: await readPassword(args.passwordStdin) } };
+    case 'user del':
+      return { op: 'user.del', params: { address: one('ADDRESS') } };
+    case 'alias add':
+      if (rest.length < 2) throw new UsageError('alias add takes ALIAS and at least one TARGET');
+      return { op: 'alias.add', params: { alias: rest[0], targets: rest.slice(1) } };
+    case 'alias del':
+      return { op: 'alias.del', params: { alias: one('ALIAS') } };
+    case 'status':
+      return { op: 'status', params: {} };
+    default:
+      throw new UsageError(noun ? `unknown command: ${args.positionals.join(' ')}` : 'no command given');
+  }
+}
+
+async function runAdmin(config: Config, op: string, params: AdminParams): Promise<unknown> {
+  const viaService = await callAdminSocket(adminSocketPath(config.dataDir), op, params);
+  if (viaService) return viaService.result;
+  const store = await Store.open(storePath(config.dataDir));
+  try {
+    return await runOperation({ directory: store.directory, queue: store, dataDir: config.dataDir }, op, params);
+  } finally {
+    await store.close();
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.log.level);
+  const appliance = await startAppliance(config, log).catch((err: unknown) => {
+    log.fatal({ err }, 'could not start');
+    throw err;
+  });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    void appliance.stop().then(() => {
+      log.info('stopped');
+      log.flush();
+      process.exitCode = 0;
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parse(argv);
+  const config = loadConfig({ ...(args.config ? { file: args.config } : {}), dev: args.dev });
+  if (args.positionals[0] === 'serve') {
+    if (args.positionals.length > 1) throw new UsageError('serve takes no arguments');
+    await serve(config);
+    return 0;
+  }
+  const { op, params } = await toOperation(args);
+  printResult(op, await runAdmin(config, op, params), args.json);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      if (err.message) process.stderr.write(`letterbox: ${err.message}\n`);
+      process.stderr.write(USAGE);
+      process.exitCode = 2;
+    } else if (err instanceof ConfigError) {
+      process.stderr.write(`letterbox: configuration: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (isLetterboxError(err)) {
+      process.stderr.write(`letterbox: ${err.message}\n`);
+      process.exitCode = err.code === 'INVALID' ? 2 : 1;
+    } else {
+      process.stderr.write(`letterbox: ${(err as Error).message ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

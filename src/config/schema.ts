@@ -1,0 +1,89 @@
+// The shape of the start-up configuration. Everything here is read once, validated, frozen and handed to
+// each subsystem as its own slice (DESIGN.md principle 6); settings that change at run time live in the
+// store instead. Every field is readonly all the way down so a slice cannot be edited behind the loader.
+
+/** The listeners, in the order the appliance opens them. A port of 0 disables that listener. */
+export const PORT_NAMES = [
+  'smtp',
+  'submission',
+  'smtps',
+  'imap',
+  'imaps',
+  'pop3',
+  'pop3s',
+  'http',
+  'https',
+] as const;
+export type PortName = (typeof PORT_NAMES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `auto` means the Pi's devices when present, else the in-memory panel. */
+export const PANEL_DRIVERS = ['auto', 'pi', 'memory', 'none'] as const;
+export type PanelDriver = (typeof PANEL_DRIVERS)[number];
+
+export type PortsConfig = { readonly [name in PortName]: number };
+
+export interface DnsConfig {
+  /** `"IP"`, `"IP:port"` or `"[IPv6]:port"`; empty means the system resolver. See parseDnsServer. */
+  readonly servers: readonly string[];
+}
+
+export interface DeliveryConfig {
+  /** Only tests change this, to run a remote MX on an unprivileged port. */
+  readonly mxPort: number;
+}
+
+export interface PanelConfig {
+  readonly driver: PanelDriver;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+export interface SmtpConfig {
+  /** Bytes; advertised in EHLO SIZE (RFC 1870). */
+  readonly maxMessageSize: number;
+  readonly maxRecipients: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+  readonly socketTimeoutSeconds: number;
+  /** Delay before answering the first failed AUTH; doubles on each further failure from the same address. */
+  readonly authFailureDelayMs: number;
+  /** Ceiling for that doubling, so a slow client is delayed, never hung. */
+  readonly authFailureMaxDelayMs: number;
+  /** After this many failures from one address within the window, AUTH gets a temporary refusal. */
+  readonly authFailureLimit: number;
+  readonly authFailureWindowSeconds: number;
+}
+
+export interface QueueConfig {
+  readonly retryFirstSeconds: number;
+  readonly retryMaxSeconds: number;
+  /** Age after which the sender gets a delay warning DSN. */
+  readonly warnAfterSeconds: number;
+  /** Age after which undelivered recipients bounce. */
+  readonly expireAfterSeconds: number;
+  readonly maxInFlight: number;
+  readonly maxInFlightPerDomain: number;
+  readonly connectTimeoutSeconds: number;
+  readonly commandTimeoutSeconds: number;
+}
+
+export interface Config {
+  /** Always absolute once loaded. */
+  readonly dataDir: string;
+  /** Our name in greetings, Received: headers and DSNs. */
+  readonly hostname: string;
+  /** Addresses every enabled listener binds to. */
+  readonly listen: readonly string[];
+  readonly ports: PortsConfig;
+  readonly dns: DnsConfig;
+  readonly delivery: DeliveryConfig;
+  readonly panel: PanelConfig;
+  readonly log: LogConfig;
+  readonly smtp: SmtpConfig;
+  readonly queue: QueueConfig;
+}

@@ -1,0 +1,50 @@
+// Mail address handling shared by SMTP, the directory and delivery.
+// Domains compare case-insensitively (RFC 5321 2.4); local parts are case-sensitive by the RFC, but
+// every mainstream server folds them for its own users, and so do we.
+
+export interface ParsedAddress {
+  local: string;
+  domain: string;
+}
+
+/** Splits at the last `@`, so a quoted local part holding `@` stays in the local part. */
+export function parseAddress(address: string): ParsedAddress | null {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return null;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1).toLowerCase().replace(/\.$/, '');
+  if (!domain || /[\s<>()[\]\\,;:"]/.test(domain)) return null;
+  return { local, domain };
+}
+
+export function normalizeAddress(address: string): string {
+  const parsed = parseAddress(address.trim());
+  if (!parsed) return address.trim().toLowerCase();
+  return `${parsed.local.toLowerCase()}@${parsed.domain}`;
+}
+
+export function normalizeDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/** `alice+news@example.com` -> `alice@example.com`; null when there is no detail part. */
+export function withoutDetail(address: string): string | null {
+  const parsed = parseAddress(address);
+  if (!parsed) return null;
+  const plus = parsed.local.indexOf('+');
+  if (plus <= 0) return null;
+  return `${parsed.local.slice(0, plus)}@${parsed.domain}`;
+}
+
+const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
+const LOCAL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+export function isValidDomain(domain: string): boolean {
+  return DOMAIN_RE.test(domain);
+}
+
+/** A mailbox address an administrator may create: dot-atom local part (RFC 5322 3.4.1) at a valid domain. */
+export function isValidMailboxAddress(address: string): boolean {
+  const parsed = parseAddress(address);
+  return !!parsed && parsed.local.length <= 64 && LOCAL_RE.test(parsed.local.toLowerCase()) && isValidDomain(parsed.domain);
+}

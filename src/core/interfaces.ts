@@ -1,0 +1,76 @@
+// Contracts between subsystems. Implementations live in store/ (and later mailbox/); consumers
+// (smtp/, queue/, delivery/, web/, admin/) depend on these alone.
+import type { Readable } from 'node:stream';
+import type { Alias, MailboxEntry, QueueEntry, RecipientDsn, Resolution, StoredMessage, UserSummary, User } from './types.js';
+
+export interface Directory {
+  listDomains(): Promise<string[]>;
+  addDomain(domain: string): Promise<void>;
+  deleteDomain(domain: string): Promise<void>;
+  isLocalDomain(domain: string): Promise<boolean>;
+
+  addUser(address: string, password: string, quota?: number): Promise<User>;
+  deleteUser(address: string): Promise<void>;
+  setPassword(address: string, password: string): Promise<void>;
+  getUser(address: string): Promise<User | null>;
+  listUsers(): Promise<UserSummary[]>;
+
+  addAlias(alias: string, targets: string[]): Promise<Alias>;
+  deleteAlias(alias: string): Promise<void>;
+  listAliases(): Promise<Alias[]>;
+
+  /** Applies aliases, catch-all and plus-addressing. Null when the domain is local but nobody has the address. */
+  resolve(address: string): Promise<Resolution | null>;
+  /** May `user` use `sender` as envelope or From address? Their own address (with a +detail) or an alias that reaches them. */
+  maySendAs(user: string, sender: string): Promise<boolean>;
+}
+
+export interface Authenticator {
+  /** The user's canonical address when the password is right, else null. Constant time in the password. */
+  authenticate(username: string, password: string): Promise<string | null>;
+}
+
+/** What a message that is being received turns into once committed. */
+export interface Disposition {
+  /** Local users whose INBOX gets the message. */
+  mailboxes: string[];
+  /** When some recipients are remote: the outbound queue entry to create. */
+  queue?: {
+    sender: string;
+    recipients: { address: string; dsn?: RecipientDsn }[];
+    ret?: 'FULL' | 'HDRS';
+    envid?: string;
+  };
+}
+
+export interface CommitResult {
+  messageId: string;
+  queueId?: string;
+  size: number;
+}
+
+/**
+ * A message on its way into the store. Bytes are written in chunks as they arrive; nothing is visible
+ * to anyone until commit(), which writes message, mailbox entries and queue entry in one synced batch.
+ */
+export interface MessageWriter {
+  readonly messageId: string;
+  readonly size: number;
+  write(chunk: Buffer): Promise<void>;
+  commit(disposition: Disposition): Promise<CommitResult>;
+  /** Drops everything written so far. Safe to call more than once and after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface MailStore {
+  createMessage(): Promise<MessageWriter>;
+  getMessage(messageId: string): Promise<StoredMessage | null>;
+  /** Streams a stored message's bytes chunk by chunk. */
+  openMessage(messageId: string): Readable;
+  listMailbox(user: string, mailbox: string): Promise<MailboxEntry[]>;
+}
+
+export interface QueueStore {
+  listQueue(): Promise<QueueEntry[]>;
+  getQueueEntry(id: string): Promise<QueueEntry | null>;
+}

@@ -1,0 +1,82 @@
+// Domain types shared by every subsystem. Plain data only: what is stored, listed and sent on the bus.
+
+/** Per-recipient delivery state of a queued message (RFC 3464 vocabulary for the final ones). */
+export type RecipientState = 'queued' | 'inflight' | 'deferred' | 'delivered' | 'bounced';
+
+/** SMTP DSN parameters a client gave for one recipient (RFC 3461 4.1, 4.2). */
+export interface RecipientDsn {
+  notify?: string[];
+  orcpt?: string;
+}
+
+export interface QueueRecipient {
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  /** The last answer of the far side or the local reason, as it should appear in a DSN. */
+  lastError?: string;
+  dsn?: RecipientDsn;
+  updatedAt: number;
+}
+
+/** One message waiting in the outbound queue, with its state per recipient. */
+export interface QueueEntry {
+  id: string;
+  /** The stored message (see MailStore); the queue holds one reference on it. */
+  messageId: string;
+  /** Envelope sender; '' is the null reverse-path `<>`. */
+  sender: string;
+  recipients: QueueRecipient[];
+  size: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  attempts: number;
+  lastError?: string;
+  /** RFC 3461 4.3 and 4.4 */
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  /** Set once a delay warning DSN has gone out. */
+  warnedAt?: number;
+}
+
+export interface User {
+  address: string;
+  /** Bytes; 0 means no limit. */
+  quota: number;
+  createdAt: number;
+}
+
+export interface UserSummary extends User {
+  messages: number;
+  bytes: number;
+}
+
+export interface Alias {
+  /** `name@domain`, or `@domain` for a catch-all. */
+  alias: string;
+  targets: string[];
+}
+
+/** Where a recipient address goes once domains, users, aliases and plus-addressing are applied. */
+export interface Resolution {
+  /** Local mailbox owners (user addresses), without duplicates. */
+  local: string[];
+  /** Addresses outside the box's domains (forwarding aliases, or the address itself). */
+  remote: string[];
+}
+
+/** A message stored by the MailStore, as the mailbox and queue code see it. */
+export interface StoredMessage {
+  id: string;
+  size: number;
+  receivedAt: number;
+}
+
+/** An entry of a mailbox: which stored message, under which UID, with which flags. */
+export interface MailboxEntry {
+  uid: number;
+  messageId: string;
+  size: number;
+  flags: string[];
+  internalDate: number;
+}

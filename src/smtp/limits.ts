@@ -1,0 +1,62 @@
+// Per-client limits: simultaneous connections, and failed AUTH attempts (a delay that doubles with
+// each failure, then a temporary refusal), the way Postfix's anvil and Dovecot's auth penalty work.
+
+export class ConnectionLimiter {
+  private readonly open = new Map<string, number>();
+  constructor(private readonly perClient: number) {}
+
+  /** Counts a new connection; false when the client already has its share. */
+  acquire(client: string): boolean {
+    const count = this.open.get(client) ?? 0;
+    if (count >= this.perClient) return false;
+    this.open.set(client, count + 1);
+    return true;
+  }
+
+  release(client: string): void {
+    const count = (this.open.get(client) ?? 1) - 1;
+    if (count <= 0) this.open.delete(client);
+    else this.open.set(client, count);
+  }
+}
+
+export interface AuthThrottleSettings {
+  authFailureDelayMs: number;
+  authFailureMaxDelayMs: number;
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+}
+
+export class AuthThrottle {
+  private readonly failures = new Map<string, number[]>();
+  constructor(
+    private readonly settings: AuthThrottleSettings,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private recent(client: string): number[] {
+    const since = this.now() - this.settings.authFailureWindowSeconds * 1000;
+    const kept = (this.failures.get(client) ?? []).filter((at) => at > since);
+    if (kept.length > 0) this.failures.set(client, kept);
+    else this.failures.delete(client);
+    return kept;
+  }
+
+  /** True when this client has failed too often lately and must not even try. */
+  blocked(client: string): boolean {
+    return this.recent(client).length >= this.settings.authFailureLimit;
+  }
+
+  /** Records a failure; returns how long to wait before answering it. */
+  fail(client: string): number {
+    const recent = this.recent(client);
+    recent.push(this.now());
+    this.failures.set(client, recent);
+    const delay = this.settings.authFailureDelayMs * 2 ** (recent.length - 1);
+    return Math.min(delay, this.settings.authFailureMaxDelayMs);
+  }
+
+  succeed(client: string): void {
+    this.failures.delete(client);
+  }
+}

@@ -1,0 +1,114 @@
+// DATA: streams the message into the store with the trace headers added, then commits it to the
+// local mailboxes and/or the outbound queue in one durable batch, and only then answers 250.
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { randomBytes } from 'node:crypto';
+import type { Disposition, MailStore } from '../core/interfaces.js';
+import type { EventBus } from '../core/events.js';
+import type { RecipientDsn } from '../core/types.js';
+import { HeaderEditor, rfc5322Date } from './headers.js';
+import { replies, type SmtpReplyError } from './replies.js';
+import type { SessionState } from './session.js';
+
+export interface ReceiveContext {
+  store: MailStore;
+  bus: EventBus;
+  hostname: string;
+  maxMessageSize: number;
+  port: number;
+}
+
+export async function receiveMessage(stream: SMTPServerDataStream, session: SMTPServerSession, state: SessionState, ctx: ReceiveContext): Promise<string> {
+  const writer = await ctx.store.createMessage();
+  const editor = new HeaderEditor({
+    prepend: [receivedHeader(session, ctx.hostname, writer.messageId)],
+    addIfMissing: state.listener === 'mx' ? [] : [
+      { name: 'Message-ID', value: () => `<${writer.messageId}.${randomBytes(4).toString('hex')}@${ctx.hostname}>` },
+      { name: 'Date', value: () => rfc5322Date() },
+    ],
+  });
+  // smtp-server destroys the stream when the client goes away mid-message; pass that on.
+  stream.once('error', (err) => editor.destroy(err));
+  stream.once('close', () => {
+    if (!stream.readableEnded) editor.destroy(new Error('connection closed during DATA'));
+  });
+  let failure: unknown;
+  try {
+    for await (const chunk of stream.pipe(editor)) {
+      // Past the limit or after a store error, keep reading (the client is still sending) but keep nothing.
+      if (failure !== undefined || stream.sizeExceeded) continue;
+      try {
+        await writer.write(chunk as Buffer);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (stream.sizeExceeded) throw replies.tooBig(ctx.maxMessageSize);
+    if (failure !== undefined) throw failure;
+    const disposition = dispose(session, state);
+    const result = await writer.commit(disposition);
+    const local = disposition.mailboxes;
+    const remote = disposition.queue?.recipients.map((r) => r.address) ?? [];
+    state.log.info({ msgid: result.messageId, queueId: result.queueId, size: result.size, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', local, remote }, 'message accepted');
+    ctx.bus.emit('message.received', { messageId: result.messageId, sender: senderOf(session), local, remote, size: result.size, port: ctx.port });
+    if (result.queueId) ctx.bus.emit('message.queued', { queueId: result.queueId, messageId: result.messageId, recipients: remote });
+    return `Ok: queued as ${result.messageId}`;
+  } catch (err) {
+    await writer.abort().catch((abortErr: unknown) => state.log.error({ err: abortErr }, 'could not discard a failed message'));
+    if ((err as SmtpReplyError).responseCode) throw err;
+    if ((err as Error).message === 'connection closed during DATA') {
+      state.log.info({ msgid: writer.messageId }, 'client disconnected during DATA; nothing kept');
+      throw err;
+    }
+    state.log.error({ err, msgid: writer.messageId }, 'could not store a message');
+    throw replies.storeFailed();
+  }
+}
+
+function senderOf(session: SMTPServerSession): string {
+  return session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+}
+
+/** Local mailboxes and remote recipients of the whole transaction, each once. */
+function dispose(session: SMTPServerSession, state: SessionState): Disposition {
+  const mailboxes = new Set<string>();
+  const remote = new Map<string, { address: string; dsn?: RecipientDsn }>();
+  for (const rcpt of session.envelope.rcptTo) {
+    const route = state.routes.get(rcpt.address);
+    if (!route) continue;
+    for (const user of route.local) mailboxes.add(user);
+    for (const address of route.remote) {
+      if (remote.has(address)) continue;
+      const notify = rcpt.dsn?.notify;
+      const orcpt = rcpt.dsn?.orcpt;
+      remote.set(address, { address, ...(notify || orcpt ? { dsn: { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } } : {}) });
+    }
+  }
+  const dsn = session.envelope.dsn;
+  return {
+    mailboxes: [...mailboxes],
+    ...(remote.size > 0
+      ? {
+          queue: {
+            sender: senderOf(session),
+            recipients: [...remote.values()],
+            ...(dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? { ret: dsn.ret } : {}),
+            ...(dsn?.envid ? { envid: dsn.envid } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** RFC 5321 4.4 trace line; `for` only when there is exactly one recipient (it would leak the others). */
+function receivedHeader(session: SMTPServerSession, hostname: string, id: string): string {
+  const helo = session.hostNameAppearsAs || 'unknown';
+  const reverse = session.clientHostname && !session.clientHostname.startsWith('[') ? `${session.clientHostname} ` : '';
+  const rcpts = session.envelope.rcptTo;
+  const forClause = rcpts.length === 1 && rcpts[0] ? `\r\n\tfor <${rcpts[0].address}>` : '';
+  const tls = session.tlsOptions ? ` (${session.tlsOptions.version} ${session.tlsOptions.name})` : '';
+  return `Received: from ${sanitize(helo)} (${reverse}[${session.remoteAddress}])\r\n\tby ${hostname} (Letterbox) with ${session.transmissionType}${tls}\r\n\tid ${id}${forClause};\r\n\t${rfc5322Date()}\r\n`;
+}
+
+function sanitize(text: string): string {
+  return text.replace(/[^\x21-\x7e]/g, '?').slice(0, 255);
+}

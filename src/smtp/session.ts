@@ -1,0 +1,27 @@
+// What Letterbox remembers about one SMTP session beyond what smtp-server keeps.
+import type { Logger } from 'pino';
+import type { Resolution } from '../core/types.js';
+
+export type Listener = 'mx' | 'submission' | 'smtps';
+
+export interface SessionState {
+  log: Logger;
+  listener: Listener;
+  /** Canonical address of the logged-in user. */
+  user?: string;
+  /** Where each accepted recipient goes, by the address as given in RCPT TO. */
+  routes: Map<string, Resolution>;
+  counted: boolean;
+}
+
+const states = new WeakMap<object, SessionState>();
+
+export function sessionState(session: object): SessionState {
+  const state = states.get(session);
+  if (!state) throw new Error('SMTP session without state');
+  return state;
+}
+
+export function attachState(session: object, state: SessionState): void {
+  states.set(session, state);
+}

@@ -1,0 +1,113 @@
+// How the store works
+// -------------------
+// Everything Letterbox keeps lives in one LevelDB (npm `level`, classic-level underneath), split into
+// sublevels. Keys are strings; values are JSON except message chunks, which are raw bytes.
+//
+//   meta         schema            -> number         layout version; see MIGRATIONS below
+//   settings     <name>            -> JSON           relay, panel choices, anything set at run time
+//   domains      <domain>          -> {addedAt}      domains this box receives mail for
+//   users        <address>         -> UserRecord     password hash (scrypt, parameters included), quota
+//   aliases      <alias|@domain>   -> {targets[]}    aliases; `@domain` is the domain's catch-all
+//   mailboxes    <user>\0<name>    -> MailboxRecord  uidValidity, uidNext, message count, bytes
+//   entries      <user>\0<name>\0<uid, 10 digits> -> MailboxEntry   one message in one mailbox
+//   messages     <messageId>       -> MessageRecord  size, chunk count, reference count
+//   bodies       <messageId>\0<chunk, 8 hex digits> -> bytes   the message, CHUNK_SIZE at a time
+//   pending      <messageId>       -> {startedAt}    chunks being written for a message not yet committed
+//   queue        <queueId>         -> QueueEntry     outbound message with state per recipient
+//   counters     <name>            -> number         statistics (received, delivered, bounced ...)
+//
+// Durability. A message is received as chunk writes (not synced, fast) and then one commit batch,
+// written with `sync: true`, that adds the MessageRecord, its mailbox entries and/or queue entry, the
+// mailbox counters, and deletes the `pending` marker. LevelDB's log is append-only and replayed as a
+// prefix after a crash, so a synced write makes every earlier write durable too; and if any chunk of a
+// message survived a crash, its `pending` marker (written with the first chunk) survived as well. At
+// start, every message still `pending` is swept: a crash mid-transfer leaves nothing behind.
+//
+// A message delivered to several mailboxes and the queue is stored once; MessageRecord.refs counts
+// the mailbox entries and queue entries that point at it, and the bodies go when it reaches zero.
+import type { AbstractSublevel } from 'abstract-level';
+import { Level } from 'level';
+import { LetterboxError } from '../core/errors.js';
+
+export const SCHEMA_VERSION = 1;
+export const CHUNK_SIZE = 64 * 1024;
+
+type Json = unknown;
+type Format = string | Buffer | Uint8Array;
+export type JsonSublevel = AbstractSublevel<Level<string, Json>, Format, string, Json>;
+export type BytesSublevel = AbstractSublevel<Level<string, Json>, Format, string, Uint8Array>;
+
+function bytesSublevel(db: Level<string, Json>): BytesSublevel {
+  return db.sublevel<string, Uint8Array>('bodies', { valueEncoding: 'view' });
+}
+
+export interface Sublevels {
+  meta: JsonSublevel;
+  settings: JsonSublevel;
+  domains: JsonSublevel;
+  users: JsonSublevel;
+  aliases: JsonSublevel;
+  mailboxes: JsonSublevel;
+  entries: JsonSublevel;
+  messages: JsonSublevel;
+  bodies: BytesSublevel;
+  pending: JsonSublevel;
+  queue: JsonSublevel;
+  counters: JsonSublevel;
+}
+
+/** Upgrades from version N to N+1, each one atomic batch; index 0 upgrades 1 -> 2. */
+const MIGRATIONS: ((db: Level<string, Json>, sub: Sublevels) => Promise<void>)[] = [];
+
+export interface OpenDb {
+  db: Level<string, Json>;
+  sub: Sublevels;
+}
+
+export async function openDb(location: string): Promise<OpenDb> {
+  const db = new Level<string, Json>(location, { valueEncoding: 'json' });
+  try {
+    await db.open();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if ((err as { code?: string }).code === 'LEVEL_DATABASE_NOT_OPEN' && /lock/i.test(cause?.message ?? '')) {
+      throw new LetterboxError('STORE_BUSY', `the store at ${location} is in use by another process`, { cause: err });
+    }
+    throw new LetterboxError('STORE_FAILED', `cannot open the store at ${location}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+  }
+  const json = (name: string): JsonSublevel => db.sublevel<string, Json>(name, { valueEncoding: 'json' });
+  const sub: Sublevels = {
+    meta: json('meta'),
+    settings: json('settings'),
+    domains: json('domains'),
+    users: json('users'),
+    aliases: json('aliases'),
+    mailboxes: json('mailboxes'),
+    entries: json('entries'),
+    messages: json('messages'),
+    bodies: bytesSublevel(db),
+    pending: json('pending'),
+    queue: json('queue'),
+    counters: json('counters'),
+  };
+  await migrate(db, sub);
+  return { db, sub };
+}
+
+async function migrate(db: Level<string, Json>, sub: Sublevels): Promise<void> {
+  let version = (await sub.meta.get('schema')) as number | undefined;
+  if (version === undefined) {
+    await db.batch([{ type: 'put', sublevel: sub.meta, key: 'schema', value: SCHEMA_VERSION }] as never, { sync: true });
+    return;
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new LetterboxError('STORE_FAILED', `the store has schema version ${version}, newer than this Letterbox (${SCHEMA_VERSION}); upgrade Letterbox`);
+  }
+  while (version < SCHEMA_VERSION) {
+    const step = MIGRATIONS[version - 1];
+    if (!step) throw new LetterboxError('STORE_FAILED', `no migration from schema version ${version}`);
+    await step(db, sub);
+    version += 1;
+    await db.batch([{ type: 'put', sublevel: sub.meta, key: 'schema', value: version }] as never, { sync: true });
+  }
+}

@@ -1,0 +1,203 @@
+// Domains, users and aliases, and how a recipient address resolves to mailboxes (RFC 5321 3.6.2
+// forwarding via aliases, catch-all, and the `+detail` sub-addressing of RFC 5233).
+import { isValidDomain, isValidMailboxAddress, normalizeAddress, normalizeDomain, parseAddress, withoutDetail } from '../core/address.js';
+import { LetterboxError } from '../core/errors.js';
+import type { Authenticator, Directory } from '../core/interfaces.js';
+import type { Alias, Resolution, User, UserSummary } from '../core/types.js';
+import type { Sublevels } from './db.js';
+import { SEP } from './ids.js';
+import type { WriteLane } from './lane.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { AliasRecord, MailboxRecord, MessageRecord, UserRecord } from './records.js';
+
+const MAX_ALIAS_DEPTH = 8;
+
+export class StoreDirectory implements Directory, Authenticator {
+  constructor(
+    private readonly sub: Sublevels,
+    private readonly lane: WriteLane,
+  ) {}
+
+  async listDomains(): Promise<string[]> {
+    return this.sub.domains.keys().all();
+  }
+
+  async addDomain(domain: string): Promise<void> {
+    const name = normalizeDomain(domain);
+    if (!isValidDomain(name)) throw new LetterboxError('INVALID', `not a valid domain name: ${domain}`);
+    if (await this.isLocalDomain(name)) throw new LetterboxError('ALREADY_EXISTS', `domain ${name} already exists`);
+    await this.lane.run(async (txn) => void txn.batch.put(this.sub.domains, name, { addedAt: Date.now() }));
+  }
+
+  async deleteDomain(domain: string): Promise<void> {
+    const name = normalizeDomain(domain);
+    if (!(await this.isLocalDomain(name))) throw new LetterboxError('NOT_FOUND', `no such domain: ${name}`);
+    const users = (await this.listUsers()).filter((u) => parseAddress(u.address)?.domain === name);
+    if (users.length > 0) throw new LetterboxError('INVALID', `domain ${name} still has ${users.length} mailbox(es); delete them first`);
+    const aliases = (await this.listAliases()).filter((a) => parseAliasDomain(a.alias) === name);
+    await this.lane.run(async (txn) => {
+      txn.batch.del(this.sub.domains, name);
+      for (const alias of aliases) txn.batch.del(this.sub.aliases, alias.alias);
+    });
+  }
+
+  async isLocalDomain(domain: string): Promise<boolean> {
+    return (await this.sub.domains.get(normalizeDomain(domain))) !== undefined;
+  }
+
+  async addUser(address: string, password: string, quota = 0): Promise<User> {
+    const name = normalizeAddress(address);
+    if (!isValidMailboxAddress(name)) throw new LetterboxError('INVALID', `not a valid mailbox address: ${address}`);
+    const domain = parseAddress(name)?.domain ?? '';
+    if (!(await this.isLocalDomain(domain))) throw new LetterboxError('INVALID', `${domain} is not one of this box's domains; add it first (letterbox domain add ${domain})`);
+    if (await this.getUser(name)) throw new LetterboxError('ALREADY_EXISTS', `mailbox ${name} already exists`);
+    if (await this.sub.aliases.get(name)) throw new LetterboxError('ALREADY_EXISTS', `${name} is an alias`);
+    checkPassword(password);
+    const record: UserRecord = { address: name, passwordHash: await hashPassword(password), quota, createdAt: Date.now() };
+    await this.lane.run(async (txn) => {
+      txn.batch.put(this.sub.users, name, record);
+      await txn.mailbox(name, 'INBOX');
+    });
+    return { address: name, quota, createdAt: record.createdAt };
+  }
+
+  async deleteUser(address: string): Promise<void> {
+    const name = normalizeAddress(address);
+    if (!(await this.getUser(name))) throw new LetterboxError('NOT_FOUND', `no such mailbox: ${name}`);
+    await this.lane.run(async (txn) => {
+      txn.batch.del(this.sub.users, name);
+      const released = new Map<string, MessageRecord>();
+      for await (const [key, entry] of this.sub.entries.iterator({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
+        txn.batch.del(this.sub.entries, key);
+        await txn.releaseMessage((entry as { messageId: string }).messageId, released);
+      }
+      for await (const key of this.sub.mailboxes.keys({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
+        txn.forgetMailbox(name, key.slice(name.length + 1));
+      }
+    });
+  }
+
+  async setPassword(address: string, password: string): Promise<void> {
+    const name = normalizeAddress(address);
+    const record = (await this.sub.users.get(name)) as UserRecord | undefined;
+    if (!record) throw new LetterboxError('NOT_FOUND', `no such mailbox: ${name}`);
+    checkPassword(password);
+    const passwordHash = await hashPassword(password);
+    await this.lane.run(async (txn) => void txn.batch.put(this.sub.users, name, { ...record, passwordHash }));
+  }
+
+  async getUser(address: string): Promise<User | null> {
+    const record = (await this.sub.users.get(normalizeAddress(address))) as UserRecord | undefined;
+    return record ? { address: record.address, quota: record.quota, createdAt: record.createdAt } : null;
+  }
+
+  async listUsers(): Promise<UserSummary[]> {
+    const users: UserSummary[] = [];
+    for await (const record of this.sub.users.values()) {
+      const user = record as UserRecord;
+      let messages = 0;
+      let bytes = 0;
+      for await (const box of this.sub.mailboxes.values({ gt: `${user.address}${SEP}`, lt: `${user.address}${SEP}\uffff` })) {
+        messages += (box as MailboxRecord).messages;
+        bytes += (box as MailboxRecord).bytes;
+      }
+      users.push({ address: user.address, quota: user.quota, createdAt: user.createdAt, messages, bytes });
+    }
+    return users;
+  }
+
+  async addAlias(alias: string, targets: string[]): Promise<Alias> {
+    const name = alias.startsWith('@') ? `@${normalizeDomain(alias.slice(1))}` : normalizeAddress(alias);
+    const domain = parseAliasDomain(name);
+    if (!domain || (!name.startsWith('@') && !isValidMailboxAddress(name))) throw new LetterboxError('INVALID', `not a valid alias: ${alias}`);
+    if (!(await this.isLocalDomain(domain))) throw new LetterboxError('INVALID', `${domain} is not one of this box's domains`);
+    if (await this.getUser(name)) throw new LetterboxError('ALREADY_EXISTS', `${name} is a mailbox`);
+    if (targets.length === 0) throw new LetterboxError('INVALID', 'an alias needs at least one target');
+    const normalized = [...new Set(targets.map(normalizeAddress))];
+    for (const target of normalized) {
+      if (!isValidMailboxAddress(target)) throw new LetterboxError('INVALID', `not a valid target address: ${target}`);
+      const targetDomain = parseAddress(target)?.domain ?? '';
+      if ((await this.isLocalDomain(targetDomain)) && (await this.resolve(target)) === null) {
+        throw new LetterboxError('INVALID', `target ${target} is in a local domain but is not a mailbox or alias`);
+      }
+    }
+    await this.lane.run(async (txn) => void txn.batch.put(this.sub.aliases, name, { targets: normalized } satisfies AliasRecord));
+    return { alias: name, targets: normalized };
+  }
+
+  async deleteAlias(alias: string): Promise<void> {
+    const name = alias.startsWith('@') ? `@${normalizeDomain(alias.slice(1))}` : normalizeAddress(alias);
+    if (!(await this.sub.aliases.get(name))) throw new LetterboxError('NOT_FOUND', `no such alias: ${name}`);
+    await this.lane.run(async (txn) => void txn.batch.del(this.sub.aliases, name));
+  }
+
+  async listAliases(): Promise<Alias[]> {
+    const aliases: Alias[] = [];
+    for await (const [alias, record] of this.sub.aliases.iterator()) aliases.push({ alias, targets: (record as AliasRecord).targets });
+    return aliases;
+  }
+
+  async resolve(address: string): Promise<Resolution | null> {
+    const found: Resolution = { local: [], remote: [] };
+    const ok = await this.resolveInto(normalizeAddress(address), found, 0, new Set());
+    return ok ? found : null;
+  }
+
+  // Order: the exact mailbox, the exact alias, then the same without +detail, then the catch-all.
+  private async resolveInto(address: string, found: Resolution, depth: number, seen: Set<string>): Promise<boolean> {
+    const parsed = parseAddress(address);
+    if (!parsed) return false;
+    if (!(await this.isLocalDomain(parsed.domain))) {
+      if (!found.remote.includes(address)) found.remote.push(address);
+      return true;
+    }
+    if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return seen.has(address);
+    seen.add(address);
+    const base = withoutDetail(address);
+    for (const candidate of base ? [address, base] : [address]) {
+      if (await this.sub.users.get(candidate)) {
+        if (!found.local.includes(candidate)) found.local.push(candidate);
+        return true;
+      }
+      const alias = (await this.sub.aliases.get(candidate)) as AliasRecord | undefined;
+      if (alias) return this.expand(alias, found, depth, seen);
+    }
+    const catchAll = (await this.sub.aliases.get(`@${parsed.domain}`)) as AliasRecord | undefined;
+    return catchAll ? this.expand(catchAll, found, depth, seen) : false;
+  }
+
+  private async expand(alias: AliasRecord, found: Resolution, depth: number, seen: Set<string>): Promise<boolean> {
+    let any = false;
+    for (const target of alias.targets) any = (await this.resolveInto(target, found, depth + 1, seen)) || any;
+    return any;
+  }
+
+  async maySendAs(user: string, sender: string): Promise<boolean> {
+    const owner = normalizeAddress(user);
+    const address = normalizeAddress(sender);
+    if (address === owner || withoutDetail(address) === owner) return true;
+    // An alias counts only when it names this address itself (not the domain's catch-all).
+    const base = withoutDetail(address) ?? address;
+    const alias = (await this.sub.aliases.get(address)) ?? (await this.sub.aliases.get(base));
+    if (!alias) return false;
+    const resolution = await this.resolve(address);
+    return resolution?.local.includes(owner) ?? false;
+  }
+
+  async authenticate(username: string, password: string): Promise<string | null> {
+    const name = normalizeAddress(username);
+    const record = (await this.sub.users.get(name)) as UserRecord | undefined;
+    const ok = await verifyPassword(password, record?.passwordHash);
+    return ok && record ? record.address : null;
+  }
+}
+
+function parseAliasDomain(alias: string): string | null {
+  if (alias.startsWith('@')) return alias.slice(1) || null;
+  return parseAddress(alias)?.domain ?? null;
+}
+
+function checkPassword(password: string): void {
+  if (password.length < 8) throw new LetterboxError('INVALID', 'a password needs at least 8 characters');
+  if (/[\r\n\0]/.test(password)) throw new LetterboxError('INVALID', 'a password cannot contain line breaks or NUL');
+}

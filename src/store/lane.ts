@@ -1,0 +1,137 @@
+// The write lane: every change to mailbox counters (uidNext, message count, bytes) and to message
+// reference counts goes through here, one batch at a time, so read-modify-write never races. Message
+// commits that arrive while a batch is being synced are grouped into the next batch (group commit):
+// with 20 clients sending at once, one fsync acknowledges many messages.
+import type { Level } from 'level';
+import { Batch } from './batch.js';
+import type { Sublevels } from './db.js';
+import { SEP, chunkRange } from './ids.js';
+import type { MailboxRecord, MessageRecord } from './records.js';
+
+/** Pending writes of one batch, with the mailbox counters as they will be once it is written. */
+export class LaneTxn {
+  readonly batch: Batch;
+  private readonly touched = new Map<string, MailboxRecord>();
+
+  constructor(
+    db: Level<string, unknown>,
+    private readonly sub: Sublevels,
+    private readonly cache: Map<string, MailboxRecord>,
+  ) {
+    this.batch = new Batch(db);
+  }
+
+  /** Current counters of a mailbox (creating it when absent), to be changed in place and saved with the batch. */
+  async mailbox(user: string, name: string): Promise<MailboxRecord> {
+    const key = `${user}${SEP}${name}`;
+    let record = this.touched.get(key);
+    if (record) return record;
+    const known = this.cache.get(key) ?? ((await this.sub.mailboxes.get(key)) as MailboxRecord | undefined);
+    record = known
+      ? { ...known }
+      : { uidValidity: Math.floor(Date.now() / 1000), uidNext: 1, messages: 0, bytes: 0 };
+    this.touched.set(key, record);
+    return record;
+  }
+
+  forgetMailbox(user: string, name: string): void {
+    const key = `${user}${SEP}${name}`;
+    this.touched.delete(key);
+    this.cache.delete(key);
+    this.batch.del(this.sub.mailboxes, key);
+  }
+
+  /** Drops one reference to a message; the last one deletes its record and bodies. */
+  async releaseMessage(messageId: string, released: Map<string, MessageRecord>): Promise<void> {
+    const record = released.get(messageId) ?? ((await this.sub.messages.get(messageId)) as MessageRecord | undefined);
+    if (!record) return;
+    record.refs -= 1;
+    released.set(messageId, record);
+    if (record.refs > 0) {
+      this.batch.put(this.sub.messages, messageId, record);
+      return;
+    }
+    this.batch.del(this.sub.messages, messageId);
+    for await (const key of this.sub.bodies.keys(chunkRange(messageId))) this.batch.del(this.sub.bodies, key);
+  }
+
+  /** Adds the touched mailbox records to the batch; called once, just before writing. */
+  seal(): Map<string, MailboxRecord> {
+    for (const [key, record] of this.touched) this.batch.put(this.sub.mailboxes, key, record);
+    return this.touched;
+  }
+}
+
+type Job = { build: (txn: LaneTxn) => Promise<void>; done: (err?: unknown) => void; groupable: boolean };
+
+export class WriteLane {
+  private readonly jobs: Job[] = [];
+  private readonly cache = new Map<string, MailboxRecord>();
+  private draining = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+
+  constructor(
+    private readonly db: Level<string, unknown>,
+    private readonly sub: Sublevels,
+  ) {}
+
+  /**
+   * Runs `build` to add operations to a batch and writes it durably. With `groupable`, other groupable
+   * jobs waiting at that moment share the batch (and its fsync); a failure then fails them all, which
+   * is right: none of them was acknowledged.
+   */
+  run(build: (txn: LaneTxn) => Promise<void>, groupable = false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.jobs.push({ build, groupable, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  /** Resolves when every job submitted so far has finished. */
+  settled(): Promise<void> {
+    return this.draining ? this.idle : Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    while (this.jobs.length > 0) {
+      const first = this.jobs.shift() as Job;
+      const group = [first];
+      while (first.groupable && this.jobs[0]?.groupable && group.length < 256) group.push(this.jobs.shift() as Job);
+      await this.writeGroup(group);
+    }
+    this.draining = false;
+    this.markIdle();
+  }
+
+  private async writeGroup(group: Job[]): Promise<void> {
+    const txn = new LaneTxn(this.db, this.sub, this.cache);
+    const built: Job[] = [];
+    for (const job of group) {
+      try {
+        await job.build(txn);
+        built.push(job);
+      } catch (err) {
+        // The failed job may have left operations in this batch: build the others again without it.
+        // Builds only read the store and fill the batch, so running one twice is harmless.
+        return this.retryWithout(group, job, err);
+      }
+    }
+    try {
+      const touched = txn.seal();
+      await txn.batch.write(true);
+      for (const [key, record] of touched) this.cache.set(key, record);
+      for (const job of built) job.done();
+    } catch (err) {
+      for (const job of built) job.done(err);
+    }
+  }
+
+  private async retryWithout(group: Job[], failed: Job, err: unknown): Promise<void> {
+    failed.done(err);
+    const rest = group.filter((job) => job !== failed);
+    if (rest.length > 0) await this.writeGroup(rest);
+  }
+}

@@ -1,0 +1,141 @@
+// Receiving and reading message bytes. A MessageWriter streams chunks into `bodies` as they arrive
+// (so a 50 MB message never sits whole in memory) and commits through the write lane.
+import { Readable } from 'node:stream';
+import type { Level } from 'level';
+import { LetterboxError } from '../core/errors.js';
+import type { CommitResult, Disposition, MessageWriter } from '../core/interfaces.js';
+import type { QueueEntry } from '../core/types.js';
+import { Batch } from './batch.js';
+import { CHUNK_SIZE, type Sublevels } from './db.js';
+import { chunkKey, chunkRange, newId, uidKey, SEP } from './ids.js';
+import type { LaneTxn, WriteLane } from './lane.js';
+import type { EntryRecord, MessageRecord } from './records.js';
+
+export class ChunkedMessageWriter implements MessageWriter {
+  readonly messageId = newId();
+  private bytes = 0;
+  private chunks = 0;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
+
+  constructor(
+    private readonly db: Level<string, unknown>,
+    private readonly sub: Sublevels,
+    private readonly lane: WriteLane,
+  ) {}
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
+    this.bytes += chunk.length;
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    while (this.heldBytes >= CHUNK_SIZE) await this.flush(CHUNK_SIZE);
+  }
+
+  private async flush(length: number): Promise<void> {
+    const joined = Buffer.concat(this.held, this.heldBytes);
+    const piece = joined.subarray(0, length);
+    const rest = joined.subarray(length);
+    this.held = rest.length > 0 ? [Buffer.from(rest)] : [];
+    this.heldBytes = rest.length;
+    const batch = new Batch(this.db);
+    // The marker goes with the first chunk: whatever of this message survives a crash, the marker does too.
+    if (this.chunks === 0) batch.put(this.sub.pending, this.messageId, { startedAt: Date.now() });
+    batch.put(this.sub.bodies, chunkKey(this.messageId, this.chunks), new Uint8Array(piece.buffer, piece.byteOffset, piece.length));
+    this.chunks += 1;
+    await batch.write(false);
+  }
+
+  async commit(disposition: Disposition): Promise<CommitResult> {
+    if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
+    if (disposition.mailboxes.length === 0 && !disposition.queue) throw new LetterboxError('INVALID', 'a message needs a mailbox or a queue entry');
+    this.state = 'committing';
+    try {
+      if (this.heldBytes > 0 || this.chunks === 0) await this.flush(this.heldBytes);
+      const queueId = disposition.queue ? newId() : undefined;
+      const now = Date.now();
+      const record: MessageRecord = { size: this.bytes, chunks: this.chunks, refs: 0, receivedAt: now };
+      await this.lane.run(async (txn) => {
+        record.refs = 0;
+        for (const user of new Set(disposition.mailboxes)) {
+          await addEntry(txn, this.sub, user, 'INBOX', { messageId: this.messageId, size: this.bytes, flags: [], internalDate: now });
+          record.refs += 1;
+        }
+        if (disposition.queue && queueId) {
+          txn.batch.put(this.sub.queue, queueId, queueEntry(queueId, this.messageId, this.bytes, now, disposition.queue));
+          record.refs += 1;
+        }
+        txn.batch.put(this.sub.messages, this.messageId, record);
+        txn.batch.del(this.sub.pending, this.messageId);
+      }, true);
+      this.state = 'committed';
+      return { messageId: this.messageId, size: this.bytes, ...(queueId ? { queueId } : {}) };
+    } catch (err) {
+      this.state = 'open';
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'committed' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    this.held = [];
+    await discardChunks(this.sub, this.messageId);
+  }
+}
+
+/** Deletes the chunks of an uncommitted message, then its marker (so a crash in between is swept again). */
+export async function discardChunks(sub: Sublevels, messageId: string): Promise<void> {
+  await sub.bodies.clear(chunkRange(messageId));
+  await sub.pending.del(messageId);
+}
+
+/** Removes what crashed transfers left behind. Returns how many messages were swept. */
+export async function sweepPending(sub: Sublevels): Promise<number> {
+  let swept = 0;
+  for await (const messageId of sub.pending.keys()) {
+    await discardChunks(sub, messageId);
+    swept += 1;
+  }
+  return swept;
+}
+
+async function addEntry(txn: LaneTxn, sub: Sublevels, user: string, mailbox: string, entry: EntryRecord): Promise<void> {
+  const counters = await txn.mailbox(user, mailbox);
+  const uid = counters.uidNext;
+  counters.uidNext += 1;
+  counters.messages += 1;
+  counters.bytes += entry.size;
+  txn.batch.put(sub.entries, `${user}${SEP}${mailbox}${SEP}${uidKey(uid)}`, entry);
+}
+
+function queueEntry(id: string, messageId: string, size: number, now: number, queue: NonNullable<Disposition['queue']>): QueueEntry {
+  return {
+    id,
+    messageId,
+    sender: queue.sender,
+    size,
+    createdAt: now,
+    nextAttemptAt: now,
+    attempts: 0,
+    recipients: queue.recipients.map((r) => ({ address: r.address, state: 'queued', attempts: 0, updatedAt: now, ...(r.dsn ? { dsn: r.dsn } : {}) })),
+    ...(queue.ret ? { ret: queue.ret } : {}),
+    ...(queue.envid ? { envid: queue.envid } : {}),
+  };
+}
+
+/** The stored bytes of a message, a chunk at a time. */
+export function openMessage(sub: Sublevels, messageId: string): Readable {
+  async function* chunks() {
+    for await (const value of sub.bodies.values(chunkRange(messageId))) {
+      yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}

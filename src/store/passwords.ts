@@ -1,0 +1,55 @@
+// Password hashing with scrypt from node:crypto. The stored form carries its parameters
+// (`scrypt$<log2 N>$<r>$<p>$<salt b64>$<hash b64>`), so they can be raised later and old hashes still
+// verify. N = 2^14, r = 8 costs 16 MiB per hash: a Pi Zero 2 W (512 MiB) must survive a burst of AUTH
+// attempts, so at most two hashes run at once.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+
+const LOG_N = 14;
+const R = 8;
+const P = 1;
+const KEY_LEN = 32;
+const MAX_PARALLEL = 2;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+  while (running >= MAX_PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      const N = 2 ** logN;
+      scrypt(password.normalize('NFC'), salt, KEY_LEN, { N, r, p, maxmem: 256 * N * r }, (err, key) =>
+        err ? reject(err) : resolve(key),
+      );
+    });
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, LOG_N, R, P);
+  return ['scrypt', LOG_N, R, P, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+// A hash to compare against when the user does not exist, so an unknown name costs as much as a wrong password.
+let decoy: Promise<string> | undefined;
+
+export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+  decoy ??= hashPassword(randomBytes(12).toString('hex'));
+  const encoded = stored ?? (await decoy);
+  const [scheme, logN, r, p, salt, hash] = encoded.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = await derive(password, Buffer.from(salt, 'base64'), Number(logN), Number(r), Number(p));
+  return actual.length === expected.length && timingSafeEqual(actual, expected) && stored !== undefined;
+}
+
+/** True when the stored hash uses weaker parameters than today's, so it can be rehashed at next login. */
+export function needsRehash(stored: string): boolean {
+  const [, logN, r, p] = stored.split('$');
+  return Number(logN) < LOG_N || Number(r) < R || Number(p) < P;
+}

@@ -1,0 +1,28 @@
+// System tools some tests drive (swaks, Postfix, dnsmasq ...). Missing one skips the test with the
+// Debian package to install, unless LETTERBOX_REQUIRE_PEERS=1 (CI), where it fails instead.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+function which(command: string): string | null {
+  if (command.startsWith('/')) return existsSync(command) ? command : null;
+  try {
+    return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+interface TapLike {
+  skip(message: string): void;
+  fail(message: string): void;
+}
+
+/** The tool's path, or null after skipping (or failing, under LETTERBOX_REQUIRE_PEERS=1) the test. */
+export function needPeer(t: TapLike, command: string, debianPackage: string): string | null {
+  const path = which(command);
+  if (path) return path;
+  const message = `${command} is not installed (apt-get install ${debianPackage})`;
+  if (process.env.LETTERBOX_REQUIRE_PEERS === '1') t.fail(message);
+  else t.skip(message);
+  return null;
+}
