@@ -1,7 +1,7 @@
 // Contracts between subsystems. Implementations live in store/ (and later mailbox/); consumers
 // (smtp/, queue/, delivery/, web/, admin/) depend on these alone.
 import type { Readable } from 'node:stream';
-import type { Alias, MailboxEntry, QueueEntry, RecipientDsn, Resolution, StoredMessage, UserSummary, User } from './types.js';
+import type { Alias, DeliveryOutcome, MailboxEntry, QueueEntry, RecipientDsn, Resolution, StoredMessage, UserSummary, User } from './types.js';
 
 export interface Directory {
   listDomains(): Promise<string[]>;
@@ -73,4 +73,32 @@ export interface MailStore {
 export interface QueueStore {
   listQueue(): Promise<QueueEntry[]>;
   getQueueEntry(id: string): Promise<QueueEntry | null>;
+}
+
+/** One queued message handed to a delivery agent, with the recipients to try now (all at one domain). */
+export interface OutboundMessage {
+  queueId: string;
+  /** '' is the null reverse-path. */
+  sender: string;
+  recipients: { address: string; dsn?: RecipientDsn }[];
+  size: number;
+  envid?: string;
+  ret?: 'FULL' | 'HDRS';
+  /** Opens the stored message bytes; may be called more than once (a retry through the smarthost). */
+  open(): Readable;
+}
+
+export interface DeliveryAgent {
+  /**
+   * Delivers messages whose recipients are all at `domain`, reusing one connection per server for all
+   * of them. Never throws for a remote failure: every recipient comes back with an outcome.
+   */
+  deliver(domain: string, messages: OutboundMessage[]): Promise<Map<string, DeliveryOutcome[]>>;
+  /** True while direct connections to port 25 seem blocked and mail goes straight to the smarthost. */
+  readonly outboundBlocked: boolean;
+}
+
+export interface SettingsStore {
+  getSetting<T>(name: string): Promise<T | undefined>;
+  putSetting(name: string, value: unknown): Promise<void>;
 }

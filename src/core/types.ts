@@ -80,3 +80,28 @@ export interface MailboxEntry {
   flags: string[];
   internalDate: number;
 }
+
+/** The upstream smarthost (`letterbox relay set`), kept in the store's settings. */
+export interface RelaySettings {
+  host: string;
+  port: number;
+  /** `starttls`: STARTTLS is required; `implicit`: TLS from the first byte (465). */
+  tls: 'starttls' | 'implicit';
+  user?: string;
+  password?: string;
+  /** `fallback`: only when direct delivery fails temporarily; `always`: every remote message; `never`: off. */
+  mode: 'fallback' | 'always' | 'never';
+}
+
+/** What became of one recipient in one delivery attempt. */
+export interface DeliveryOutcome {
+  address: string;
+  status: 'delivered' | 'deferred' | 'bounced';
+  /** The far side's answer (`550 5.1.1 <x@y>: no such user`) or our own reason, fit for a DSN. */
+  reply: string;
+  /** RFC 3463 code, e.g. `5.1.1`; derived from the reply when the far side gave none. */
+  enhancedCode: string;
+  /** Host name (or address) of the server that gave the answer, for the DSN's Remote-MTA. */
+  remoteMta?: string;
+  via: 'mx' | 'smarthost' | 'local';
+}
