@@ -9,8 +9,10 @@ import { adminSocketPath, callAdminSocket } from './admin/socket.js';
 import { readPassword } from './admin/password-prompt.js';
 import { printResult } from './admin/output.js';
 import { createLogger } from './log.js';
-import { startAppliance, storePath } from './main.js';
+import { relayTester, startAppliance, storePath } from './main.js';
 import { Store } from './store/index.js';
+import { OfflineQueue } from './queue/operations.js';
+import { systemClock } from './queue/clock.js';
 
 const USAGE = `usage: letterbox <command> [--config FILE] [--dev]
 
@@ -19,7 +21,9 @@ const USAGE = `usage: letterbox <command> [--config FILE] [--dev]
   user add ADDRESS [--password-stdin] | user passwd ADDRESS [--password-stdin]
   user del ADDRESS | user list [--json]
   alias add ALIAS TARGET... | alias del ALIAS | alias list [--json]
-  queue list [--json]
+  queue list [--json] | queue retry ID|--all | queue delete ID | queue bounce ID
+  relay set --host H --port P [--user U --password-stdin] [--tls starttls|implicit] [--mode fallback|always|never]
+  relay show [--json] | relay test ADDRESS
   status [--json]
 `;
 
@@ -31,6 +35,8 @@ interface Parsed {
   dev: boolean;
   json: boolean;
   passwordStdin: boolean;
+  all: boolean;
+  relay: { host?: string; port?: string; user?: string; tls?: string; mode?: string };
 }
 
 function parse(argv: string[]): Parsed {
@@ -43,11 +49,26 @@ function parse(argv: string[]): Parsed {
         dev: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'password-stdin': { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        user: { type: 'string' },
+        tls: { type: 'string' },
+        mode: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
     if (values.help) throw new UsageError('');
-    return { positionals, dev: values.dev ?? false, json: values.json ?? false, passwordStdin: values['password-stdin'] ?? false, ...(values.config ? { config: values.config } : {}) };
+    const { host, port, user, tls, mode } = values;
+    return {
+      positionals,
+      dev: values.dev ?? false,
+      json: values.json ?? false,
+      passwordStdin: values['password-stdin'] ?? false,
+      all: values.all ?? false,
+      relay: { host, port, user, tls, mode },
+      ...(values.config ? { config: values.config } : {}),
+    };
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError((err as Error).message);
@@ -80,6 +101,21 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
       return { op: 'alias.add', params: { alias: rest[0], targets: rest.slice(1) } };
     case 'alias del':
       return { op: 'alias.del', params: { alias: one('ALIAS') } };
+    case 'queue retry':
+      if (args.all && rest.length === 0) return { op: 'queue.retry', params: { all: true } };
+      return { op: 'queue.retry', params: { id: one('ID (or --all)') } };
+    case 'queue delete':
+    case 'queue bounce':
+      return { op: `queue.${verb}`, params: { id: one('ID') } };
+    case 'relay set': {
+      if (rest.length > 0) throw new UsageError('relay set takes options only');
+      const password = args.relay.user ? await readPassword(args.passwordStdin) : undefined;
+      return { op: 'relay.set', params: { ...args.relay, ...(password ? { password } : {}) } };
+    }
+    case 'relay show':
+      return { op: 'relay.show', params: {} };
+    case 'relay test':
+      return { op: 'relay.test', params: { address: one('ADDRESS') } };
     case 'status':
       return { op: 'status', params: {} };
     default:
@@ -92,7 +128,9 @@ async function runAdmin(config: Config, op: string, params: AdminParams): Promis
   if (viaService) return viaService.result;
   const store = await Store.open(storePath(config.dataDir));
   try {
-    return await runOperation({ directory: store.directory, queue: store, dataDir: config.dataDir }, op, params);
+    const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
+    const queue = new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock);
+    return await runOperation({ directory: store.directory, queue, settings: store, dataDir: config.dataDir, testRelay: relayTester(config, store, log) }, op, params);
   } finally {
     await store.close();
   }

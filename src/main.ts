@@ -6,6 +6,10 @@ import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { EventBus } from './core/events.js';
+import { LetterboxError } from './core/errors.js';
+import type { DeliveryOutcome } from './core/types.js';
+import { OfflineQueue } from './queue/operations.js';
+import { systemClock } from './queue/clock.js';
 import { adminSocketPath, startAdminSocket } from './admin/socket.js';
 import { SmtpService, type SmtpEndpoint } from './smtp/server.js';
 import { Store } from './store/index.js';
@@ -16,6 +20,13 @@ export interface Appliance {
   bus: EventBus;
   endpoints: SmtpEndpoint[];
   stop(): Promise<void>;
+}
+
+// Interim until delivery lands in this tree.
+export function relayTester(_config: Config, _store: Store, _log: Logger): (to: string) => Promise<DeliveryOutcome> {
+  return async () => {
+    throw new LetterboxError('INVALID', 'relay test is not available yet');
+  };
 }
 
 export function storePath(dataDir: string): string {
@@ -46,7 +57,14 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
 
     const admin: Server = await startAdminSocket(
       adminSocketPath(config.dataDir),
-      { directory: store.directory, queue: store, dataDir: config.dataDir, startedAt, services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })) },
+      {
+        directory: store.directory,
+        queue: new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock),
+        settings: store,
+        dataDir: config.dataDir,
+        testRelay: relayTester(config, store, log),
+        live: { startedAt, services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })), outboundBlocked: () => false, lastDeliveryAt: () => undefined },
+      },
       log,
     );
     stack.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));

@@ -2,22 +2,31 @@
 // when it opens the store itself and the admin socket when `serve` runs, so both behave identically.
 import { statfs } from 'node:fs/promises';
 import { LetterboxError } from '../core/errors.js';
-import type { Directory, QueueStore } from '../core/interfaces.js';
+import type { Directory, QueueControl, SettingsStore } from '../core/interfaces.js';
+import type { DeliveryOutcome } from '../core/types.js';
+import { relayOperations } from './relay.js';
 
 export type AdminParams = Record<string, unknown>;
 
 export interface AdminContext {
   directory: Directory;
-  queue: QueueStore;
+  queue: QueueControl;
+  settings: SettingsStore;
   dataDir: string;
+  /** Sends a test message through the configured smarthost. */
+  testRelay: (to: string) => Promise<DeliveryOutcome>;
   /** Present when the operation runs inside `serve`. */
-  services?: () => { service: string; address: string; port: number }[];
-  startedAt?: number;
+  live?: {
+    startedAt: number;
+    services: () => { service: string; address: string; port: number }[];
+    outboundBlocked: () => boolean;
+    lastDeliveryAt: () => number | undefined;
+  };
 }
 
 type Operation = (ctx: AdminContext, params: AdminParams) => Promise<unknown>;
 
-function text(params: AdminParams, name: string): string {
+export function text(params: AdminParams, name: string): string {
   const value = params[name];
   if (typeof value !== 'string' || value === '') throw new LetterboxError('INVALID', `missing ${name}`);
   return value;
@@ -41,6 +50,10 @@ export const operations: Record<string, Operation> = {
   'alias.del': async (ctx, p) => ctx.directory.deleteAlias(text(p, 'alias')),
   'alias.list': async (ctx) => ctx.directory.listAliases(),
   'queue.list': async (ctx) => ctx.queue.listQueue(),
+  'queue.retry': async (ctx, p) => ({ entries: await ctx.queue.retry(p.all === true ? undefined : text(p, 'id')) }),
+  'queue.delete': async (ctx, p) => ctx.queue.remove(text(p, 'id')),
+  'queue.bounce': async (ctx, p) => ctx.queue.bounce(text(p, 'id')),
+  ...relayOperations,
   status: async (ctx) => status(ctx),
 };
 
@@ -54,14 +67,20 @@ async function status(ctx: AdminContext) {
   const queue = await ctx.queue.listQueue();
   const pending = queue.flatMap((entry) => entry.recipients.filter((r) => r.state !== 'delivered' && r.state !== 'bounced'));
   const disk = await statfs(ctx.dataDir);
+  const lastDelivery = ctx.live?.lastDeliveryAt();
   return {
-    running: ctx.services !== undefined,
-    ...(ctx.startedAt ? { startedAt: new Date(ctx.startedAt).toISOString() } : {}),
-    services: ctx.services?.() ?? [],
+    running: ctx.live !== undefined,
+    ...(ctx.live ? { startedAt: new Date(ctx.live.startedAt).toISOString() } : {}),
+    services: ctx.live?.services() ?? [],
     queue: {
       messages: queue.length,
       recipients: pending.length,
       deferred: pending.filter((r) => r.state === 'deferred').length,
+    },
+    delivery: {
+      lastDeliveryAt: lastDelivery ? new Date(lastDelivery).toISOString() : null,
+      outboundPort25Blocked: ctx.live?.outboundBlocked() ?? false,
+      ...(ctx.live?.outboundBlocked() ? { note: 'outbound port 25 seems blocked; mail goes through the smarthost' } : {}),
     },
     domains: (await ctx.directory.listDomains()).length,
     users: (await ctx.directory.listUsers()).length,

@@ -36,7 +36,9 @@ export function withoutDetail(address: string): string | null {
   return `${parsed.local.slice(0, plus)}@${parsed.domain}`;
 }
 
-const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
+// The top-level label follows RFC 3696 2: no hyphen at either end, and not all digits (so `10.0.0.10`,
+// an address written without brackets, is not taken for a domain).
+const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/;
 const LOCAL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 
 export function isValidDomain(domain: string): boolean {

@@ -73,6 +73,14 @@ export interface MailStore {
 export interface QueueStore {
   listQueue(): Promise<QueueEntry[]>;
   getQueueEntry(id: string): Promise<QueueEntry | null>;
+  /**
+   * Records where an entry stands after an attempt, in one durable batch: saves it, or, once every
+   * recipient is delivered or bounced, removes it and drops its reference on the message. `notice` (a
+   * DSN being written) is committed in that same batch, so a crash can neither lose nor repeat it.
+   */
+  settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<void>;
+  /** Removes an entry and its reference on the message, without any notice (`letterbox queue delete`). */
+  deleteQueueEntry(id: string): Promise<void>;
 }
 
 /** One queued message handed to a delivery agent, with the recipients to try now (all at one domain). */
@@ -101,4 +109,16 @@ export interface DeliveryAgent {
 export interface SettingsStore {
   getSetting<T>(name: string): Promise<T | undefined>;
   putSetting(name: string, value: unknown): Promise<void>;
+}
+
+/** The operations on the outbound queue that `letterbox queue` offers, running or not. */
+export interface QueueControl {
+  /** Entries with the live state of each recipient (`inflight` while an attempt runs). */
+  listQueue(): Promise<QueueEntry[]>;
+  /** Makes an entry (or every entry) due now; returns how many were. */
+  retry(id?: string): Promise<number>;
+  /** Drops an entry without telling anyone. */
+  remove(id: string): Promise<void>;
+  /** Gives up on an entry's pending recipients now, with a DSN to the sender. */
+  bounce(id: string): Promise<void>;
 }

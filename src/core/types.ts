@@ -17,6 +17,10 @@ export interface QueueRecipient {
   lastError?: string;
   dsn?: RecipientDsn;
   updatedAt: number;
+  /** When a deferred recipient is tried next; absent for one never tried. */
+  nextAttemptAt?: number;
+  /** The server that gave the last answer. */
+  remoteMta?: string;
 }
 
 /** One message waiting in the outbound queue, with its state per recipient. */
@@ -29,6 +33,7 @@ export interface QueueEntry {
   recipients: QueueRecipient[];
   size: number;
   createdAt: number;
+  /** The earliest next attempt of its pending recipients. */
   nextAttemptAt: number;
   attempts: number;
   lastError?: string;

@@ -3,7 +3,10 @@
 // message passes through byte for byte; the header block is held only until its end is seen.
 import { Transform, type TransformCallback } from 'node:stream';
 
-/** Headers longer than this are not scanned: we add nothing and pass the bytes on. */
+/**
+ * Header blocks longer than this are not edited: we add nothing and pass the bytes on. The decision
+ * depends only on where the blank line is, never on how the bytes happened to be split into chunks.
+ */
 const MAX_HEADER_SCAN = 256 * 1024;
 
 export interface HeaderEdits {
@@ -17,6 +20,7 @@ export class HeaderEditor extends Transform {
   private scanning: boolean;
   private held: Buffer[] = [];
   private heldBytes = 0;
+  private readonly finder = new BlankLineFinder();
 
   constructor(private readonly edits: HeaderEdits) {
     super();
@@ -26,55 +30,81 @@ export class HeaderEditor extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (!this.scanning) return done(null, chunk);
+    const end = this.finder.scan(chunk, this.heldBytes);
     this.held.push(chunk);
     this.heldBytes += chunk.length;
-    const buffer = Buffer.concat(this.held, this.heldBytes);
-    const end = headerEnd(buffer);
-    if (end >= 0) {
-      this.release(buffer, end);
-    } else if (this.heldBytes > MAX_HEADER_SCAN) {
-      this.scanning = false;
-      this.push(buffer);
-    } else {
-      this.held = [buffer];
-    }
+    if (end >= 0 && end <= MAX_HEADER_SCAN) this.release(end);
+    // Past this point a blank line within the limit would have been seen (it ends at most 2 bytes on).
+    else if (end >= 0 || this.heldBytes >= MAX_HEADER_SCAN + 2) this.passThrough();
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.scanning) {
-      // A message that is all header (no blank line): the block ends with the data.
-      let buffer = Buffer.concat(this.held, this.heldBytes);
-      if (buffer.length > 0 && buffer[buffer.length - 1] !== 0x0a) buffer = Buffer.concat([buffer, Buffer.from('\r\n')]);
-      this.release(buffer, buffer.length);
-    }
+    // A message that is all header (no blank line): the block ends with the data.
+    if (this.scanning && this.heldBytes <= MAX_HEADER_SCAN) this.release(this.heldBytes);
+    else if (this.scanning) this.passThrough();
     done();
   }
 
-  /** Emits the header block up to `end`, the missing headers, then the rest. */
-  private release(buffer: Buffer, end: number): void {
+  private passThrough(): void {
     this.scanning = false;
+    for (const chunk of this.held) this.push(chunk);
     this.held = [];
-    const present = headerNames(buffer.subarray(0, end).toString('latin1'));
-    const added = this.edits.addIfMissing
+  }
+
+  /** Emits the header block up to `end`, the missing headers, then the rest. */
+  private release(end: number): void {
+    this.scanning = false;
+    const buffer = Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    const block = buffer.subarray(0, end);
+    const present = headerNames(block.toString('latin1'));
+    let added = this.edits.addIfMissing
       .filter((h) => !present.has(h.name.toLowerCase()))
       .map((h) => `${h.name}: ${h.value()}\r\n`)
       .join('');
-    this.push(buffer.subarray(0, end));
+    // Only an all-header message can end mid-line; its last line must be ended before ours start.
+    if (added && end > 0 && block[end - 1] !== 0x0a) added = (block[end - 1] === 0x0d ? '\n' : '\r\n') + added;
+    this.push(block);
     if (added) this.push(Buffer.from(added));
     if (end < buffer.length) this.push(buffer.subarray(end));
   }
 }
 
-/** Offset just past the last header line's line break (where the empty line starts), or -1. */
-function headerEnd(buffer: Buffer): number {
-  if (buffer.length >= 2 && buffer[0] === 0x0d && buffer[1] === 0x0a) return 0;
-  if (buffer.length >= 1 && buffer[0] === 0x0a) return 0;
-  const crlf = buffer.indexOf('\r\n\r\n');
-  const lf = buffer.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 2;
-  if (lf >= 0) return lf + 1;
-  return -1;
+/**
+ * Finds the empty line that ends the header block (RFC 5322 2.1), fed one chunk at a time so that no
+ * chunk is searched twice and a line break split between chunks is still seen. Lines may end in CRLF
+ * or, from careless clients, in a bare LF; a block may mix the two.
+ */
+class BlankLineFinder {
+  // At the start of a line (the message's first byte starts one), and whether that line began with CR.
+  private atLineStart = true;
+  private crAtLineStart = false;
+
+  /** Offset where the empty line starts, or -1 when it is not in the bytes seen so far. */
+  scan(chunk: Buffer, offset: number): number {
+    let i = 0;
+    while (i < chunk.length) {
+      const byte = chunk[i];
+      if (this.crAtLineStart) {
+        if (byte === 0x0a) return offset + i - 1;
+        this.crAtLineStart = false;
+        this.atLineStart = false;
+      } else if (this.atLineStart) {
+        if (byte === 0x0a) return offset + i;
+        this.crAtLineStart = byte === 0x0d;
+        this.atLineStart = this.crAtLineStart;
+        i += 1;
+        continue;
+      }
+      // Inside a line: skip to its end.
+      const lf = chunk.indexOf(0x0a, i);
+      if (lf < 0) return -1;
+      this.atLineStart = true;
+      i = lf + 1;
+    }
+    return -1;
+  }
 }
 
 function headerNames(block: string): Set<string> {

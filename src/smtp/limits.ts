@@ -29,10 +29,13 @@ export interface AuthThrottleSettings {
 
 export class AuthThrottle {
   private readonly failures = new Map<string, number[]>();
+  private prunedAt: number;
   constructor(
     private readonly settings: AuthThrottleSettings,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.prunedAt = now();
+  }
 
   private recent(client: string): number[] {
     const since = this.now() - this.settings.authFailureWindowSeconds * 1000;
@@ -49,6 +52,7 @@ export class AuthThrottle {
 
   /** Records a failure; returns how long to wait before answering it. */
   fail(client: string): number {
+    this.prune();
     const recent = this.recent(client);
     recent.push(this.now());
     this.failures.set(client, recent);
@@ -56,7 +60,13 @@ export class AuthThrottle {
     return Math.min(delay, this.settings.authFailureMaxDelayMs);
   }
 
-  succeed(client: string): void {
-    this.failures.delete(client);
+  /**
+   * Forgets clients whose failures have all expired. A scanner that fails once and never comes back
+   * would otherwise stay in the map for good, and port 587 sees thousands of them a day.
+   */
+  private prune(): void {
+    if (this.now() - this.prunedAt < this.settings.authFailureWindowSeconds * 1000) return;
+    this.prunedAt = this.now();
+    for (const client of [...this.failures.keys()]) this.recent(client);
   }
 }

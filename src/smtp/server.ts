@@ -91,8 +91,9 @@ export class SmtpService {
     this.stopping = true;
     await Promise.all(
       this.running.map(({ server, endpoint }) => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // close() reads the grace period when it is called, so it must be set before.
         (server.options as SMTPServerOptions).closeTimeout = graceMs;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         this.closeIdle(server);
         return closed.then(() => this.deps.bus.emit('service.stopped', { service: SERVICE_NAMES[endpoint.listener] }));
       }),
@@ -200,6 +201,8 @@ export class SmtpService {
     }
   }
 
+  // A success does not wipe the client's failures: one valid account must not reset the penalty
+  // between guesses at others.
   private async onAuth(username: string, password: string, session: SMTPServerSession): Promise<string> {
     const state = sessionState(session);
     const client = session.remoteAddress;
@@ -215,7 +218,6 @@ export class SmtpService {
       await new Promise((resolve) => setTimeout(resolve, delay));
       throw replies.authFailed();
     }
-    this.throttle.succeed(client);
     state.user = user;
     state.log.info({ user }, 'authenticated');
     return user;

@@ -74,6 +74,13 @@ export class StoreDirectory implements Directory, Authenticator {
       for await (const key of this.sub.mailboxes.keys({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
         txn.forgetMailbox(name, key.slice(name.length + 1));
       }
+      // Aliases must not keep pointing at a mailbox that is gone (mail would fall to a catch-all).
+      for await (const [alias, record] of this.sub.aliases.iterator()) {
+        const targets = (record as AliasRecord).targets.filter((t) => t !== name);
+        if (targets.length === (record as AliasRecord).targets.length) continue;
+        if (targets.length === 0) txn.batch.del(this.sub.aliases, alias);
+        else txn.batch.put(this.sub.aliases, alias, { targets } satisfies AliasRecord);
+      }
     });
   }
 
@@ -140,7 +147,8 @@ export class StoreDirectory implements Directory, Authenticator {
   async resolve(address: string): Promise<Resolution | null> {
     const found: Resolution = { local: [], remote: [] };
     const ok = await this.resolveInto(normalizeAddress(address), found, 0, new Set());
-    return ok ? found : null;
+    // Aliases that only lead back to each other (a -> b -> a) reach nobody: unknown, not an empty success.
+    return ok && found.local.length + found.remote.length > 0 ? found : null;
   }
 
   // Order: the exact mailbox, the exact alias, then the same without +detail, then the catch-all.
@@ -175,13 +183,16 @@ export class StoreDirectory implements Directory, Authenticator {
   async maySendAs(user: string, sender: string): Promise<boolean> {
     const owner = normalizeAddress(user);
     const address = normalizeAddress(sender);
-    if (address === owner || withoutDetail(address) === owner) return true;
-    // An alias counts only when it names this address itself (not the domain's catch-all).
-    const base = withoutDetail(address) ?? address;
-    const alias = (await this.sub.aliases.get(address)) ?? (await this.sub.aliases.get(base));
-    if (!alias) return false;
-    const resolution = await this.resolve(address);
-    return resolution?.local.includes(owner) ?? false;
+    if (address === owner) return true;
+    // Whoever receives an address may send as it, looked up in resolve()'s order, so `alice+x` belongs to
+    // the mailbox or alias of that exact name when there is one, and to alice only otherwise. The
+    // catch-all is left out: it would let one user send as every unused name of the domain.
+    const base = withoutDetail(address);
+    for (const candidate of base ? [address, base] : [address]) {
+      if (await this.sub.users.get(candidate)) return candidate === owner;
+      if (await this.sub.aliases.get(candidate)) return (await this.resolve(candidate))?.local.includes(owner) ?? false;
+    }
+    return false;
   }
 
   async authenticate(username: string, password: string): Promise<string | null> {

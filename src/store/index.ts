@@ -1,18 +1,19 @@
 // The store: opens LevelDB, sweeps what a crash left, and implements the core contracts on it.
 import type { Readable } from 'node:stream';
 import type { Level } from 'level';
-import type { MailStore, MessageWriter, QueueStore } from '../core/interfaces.js';
+import type { Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
+import { LetterboxError } from '../core/errors.js';
 import type { MailboxEntry, QueueEntry, StoredMessage } from '../core/types.js';
 import { openDb, type Sublevels } from './db.js';
 import { StoreDirectory } from './directory.js';
 import { SEP } from './ids.js';
-import { WriteLane } from './lane.js';
+import { WriteLane, type LaneTxn } from './lane.js';
 import { ChunkedMessageWriter, openMessage, sweepPending } from './messages.js';
 import type { EntryRecord, MessageRecord } from './records.js';
 
 export { SCHEMA_VERSION, CHUNK_SIZE } from './db.js';
 
-export class Store implements MailStore, QueueStore {
+export class Store implements MailStore, QueueStore, SettingsStore {
   readonly directory: StoreDirectory;
   private constructor(
     readonly db: Level<string, unknown>,
@@ -64,5 +65,34 @@ export class Store implements MailStore, QueueStore {
 
   async getQueueEntry(id: string): Promise<QueueEntry | null> {
     return ((await this.sub.queue.get(id)) as QueueEntry | undefined) ?? null;
+  }
+
+  async settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<void> {
+    const final = entry.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced');
+    const apply = async (txn: LaneTxn) => {
+      if (!final) return void txn.batch.put(this.sub.queue, entry.id, entry);
+      txn.batch.del(this.sub.queue, entry.id);
+      await txn.releaseMessage(entry.messageId, new Map());
+    };
+    if (!notice) return this.lane.run(apply);
+    if (!(notice.writer instanceof ChunkedMessageWriter)) throw new LetterboxError('INVALID', 'a notice must be written to this store');
+    await notice.writer.commit(notice.disposition, apply);
+  }
+
+  async deleteQueueEntry(id: string): Promise<void> {
+    await this.lane.run(async (txn) => {
+      const entry = (await this.sub.queue.get(id)) as QueueEntry | undefined;
+      if (!entry) throw new LetterboxError('NOT_FOUND', `no queue entry ${id}`);
+      txn.batch.del(this.sub.queue, id);
+      await txn.releaseMessage(entry.messageId, new Map());
+    });
+  }
+
+  async getSetting<T>(name: string): Promise<T | undefined> {
+    return (await this.sub.settings.get(name)) as T | undefined;
+  }
+
+  async putSetting(name: string, value: unknown): Promise<void> {
+    await this.lane.run(async (txn) => void txn.batch.put(this.sub.settings, name, value));
   }
 }

@@ -42,14 +42,10 @@ export async function verifyPassword(password: string, stored: string | undefine
   decoy ??= hashPassword(randomBytes(12).toString('hex'));
   const encoded = stored ?? (await decoy);
   const [scheme, logN, r, p, salt, hash] = encoded.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const [n, blocks, lanes] = [Number(logN), Number(r), Number(p)];
+  // A damaged record is a failed login, not a crash (nor a 2^40 memory request).
+  if (scheme !== 'scrypt' || !salt || !hash || !(n >= 10 && n <= 20) || !(blocks >= 1 && blocks <= 32) || !(lanes >= 1 && lanes <= 16)) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = await derive(password, Buffer.from(salt, 'base64'), Number(logN), Number(r), Number(p));
+  const actual = await derive(password, Buffer.from(salt, 'base64'), n, blocks, lanes);
   return actual.length === expected.length && timingSafeEqual(actual, expected) && stored !== undefined;
-}
-
-/** True when the stored hash uses weaker parameters than today's, so it can be rehashed at next login. */
-export function needsRehash(stored: string): boolean {
-  const [, logN, r, p] = stored.split('$');
-  return Number(logN) < LOG_N || Number(r) < R || Number(p) < P;
 }

@@ -1,0 +1,97 @@
+// Sending DSNs (bounces and delay warnings) for queue entries. A DSN goes from `<>` to the envelope
+// sender: into their INBOX when they are local, else into the queue as a new entry. Never one for a
+// message whose sender is `<>` (RFC 5321 4.5.5: that is how bounce loops are avoided).
+import type { Logger } from 'pino';
+import type { Directory, Disposition, MailStore, QueueStore } from '../core/interfaces.js';
+import type { QueueEntry, QueueRecipient } from '../core/types.js';
+import { parseAddress } from '../core/address.js';
+import { buildDsn, dsnWanted } from './dsn.js';
+
+export interface NoticeDeps {
+  queue: QueueStore;
+  mail: MailStore;
+  directory: Directory;
+  log: Logger;
+  hostname: string;
+}
+
+export type NoticeKind = 'failure' | 'delay';
+
+/**
+ * Saves `entry` as it now stands, together with a DSN about `recipients` when one is due, in one
+ * durable batch. Returns whether a DSN was sent.
+ */
+export async function settleWithNotice(deps: NoticeDeps, entry: QueueEntry, kind: NoticeKind, recipients: QueueRecipient[], now: number, retryUntil?: number): Promise<boolean> {
+  const wanted = recipients.filter((r) => dsnWanted(r.dsn?.notify, kind));
+  const log = deps.log.child({ queueId: entry.id, msgid: entry.messageId });
+  if (wanted.length === 0 || entry.sender === '') {
+    if (entry.sender === '' && kind === 'failure' && recipients.length > 0) {
+      log.warn({ recipients: recipients.map((r) => r.address) }, 'undeliverable message from <>: dropped without a DSN');
+    }
+    await deps.queue.settleQueueEntry(snapshot(entry));
+    return false;
+  }
+  const disposition = await noticeDisposition(deps, entry.sender);
+  if (!disposition) {
+    log.warn({ sender: entry.sender }, 'the sender is in a local domain but has no mailbox; DSN dropped');
+    await deps.queue.settleQueueEntry(snapshot(entry));
+    return false;
+  }
+  const writer = await deps.mail.createMessage();
+  try {
+    const dsn = buildDsn({
+      kind,
+      reportingMta: deps.hostname,
+      sender: entry.sender,
+      ...(entry.envid ? { envid: entry.envid } : {}),
+      arrivalDate: new Date(entry.createdAt),
+      ret: entry.ret ?? 'HDRS',
+      originalSize: entry.size,
+      queueId: entry.id,
+      now: new Date(now),
+      recipients: wanted.map((r) => ({
+        address: r.address,
+        ...(r.dsn?.orcpt ? { orcpt: r.dsn.orcpt } : {}),
+        action: kind === 'failure' ? ('failed' as const) : ('delayed' as const),
+        status: statusOf(r, kind),
+        ...(r.remoteMta ? { remoteMta: r.remoteMta } : {}),
+        ...(r.lastError ? { diagnostic: r.lastError } : {}),
+        lastAttempt: new Date(r.updatedAt),
+        ...(kind === 'delay' && retryUntil ? { willRetryUntil: new Date(retryUntil) } : {}),
+      })),
+      original: () => deps.mail.openMessage(entry.messageId),
+    });
+    for await (const chunk of dsn) await writer.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    await deps.queue.settleQueueEntry(snapshot(entry), { writer, disposition });
+    log.info({ kind, to: entry.sender, recipients: wanted.map((r) => r.address), dsn: writer.messageId }, kind === 'failure' ? 'bounce sent' : 'delay warning sent');
+    return true;
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+async function noticeDisposition(deps: NoticeDeps, sender: string): Promise<Disposition | null> {
+  const domain = parseAddress(sender)?.domain;
+  if (domain && (await deps.directory.isLocalDomain(domain))) {
+    const route = await deps.directory.resolve(sender);
+    if (!route || (route.local.length === 0 && route.remote.length === 0)) return null;
+    return {
+      mailboxes: route.local,
+      ...(route.remote.length > 0 ? { queue: { sender: '', recipients: route.remote.map((address) => ({ address })) } } : {}),
+    };
+  }
+  return { mailboxes: [], queue: { sender: '', recipients: [{ address: sender }] } };
+}
+
+/** RFC 3463 status for the DSN: the remote's own code when it gave one. */
+function statusOf(recipient: QueueRecipient, kind: NoticeKind): string {
+  const match = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(recipient.lastError ?? '');
+  if (match) return kind === 'delay' ? `4.${match[2]}.${match[3]}` : match[0];
+  return kind === 'failure' ? '5.0.0' : '4.0.0';
+}
+
+/** The queue entry as it is at this moment; later changes to the live copy must not leak into the batch. */
+export function snapshot(entry: QueueEntry): QueueEntry {
+  return structuredClone(entry);
+}
