@@ -48,6 +48,8 @@ const SERVICE_NAMES: Record<Listener, string> = { mx: 'smtp', submission: 'submi
 
 export class SmtpService {
   private readonly running: Running[] = [];
+  /** Messages being received: stop() waits for them, so none is cut off from the store mid-write. */
+  private readonly receiving = new Set<Promise<unknown>>();
   private readonly limiter: ConnectionLimiter;
   private readonly throttle: AuthThrottle;
   private stopping = false;
@@ -99,6 +101,7 @@ export class SmtpService {
       }),
     );
     this.running.length = 0;
+    await Promise.allSettled([...this.receiving]);
   }
 
   private closeIdle(server: SMTPServer): void {
@@ -161,7 +164,10 @@ export class SmtpService {
       },
       onData: (stream, session, callback) => {
         const state = sessionState(session);
-        receiveMessage(stream, session, state, { store: deps.store, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port }).then(
+        const receiving = receiveMessage(stream, session, state, { store: deps.store, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port });
+        this.receiving.add(receiving);
+        void receiving.finally(() => this.receiving.delete(receiving)).catch(() => {});
+        receiving.then(
           (message) => {
             state.routes.clear();
             callback(null, message);

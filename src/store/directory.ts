@@ -171,7 +171,26 @@ export class StoreDirectory implements Directory, Authenticator {
       if (alias) return this.expand(alias, found, depth, seen);
     }
     const catchAll = (await this.sub.aliases.get(`@${parsed.domain}`)) as AliasRecord | undefined;
-    return catchAll ? this.expand(catchAll, found, depth, seen) : false;
+    if (catchAll) return this.expand(catchAll, found, depth, seen);
+    if (parsed.local.toLowerCase() === 'postmaster') return this.resolvePostmaster(parsed.domain, found);
+    return false;
+  }
+
+  // RFC 5321 4.5.1: every domain must accept mail for postmaster. Without an alias or mailbox of that
+  // name, it goes to the domain's first mailbox (on an office box, the one who set it up), else the
+  // box's first mailbox.
+  private async resolvePostmaster(domain: string, found: Resolution): Promise<boolean> {
+    let first: UserRecord | undefined;
+    let firstInDomain: UserRecord | undefined;
+    for await (const value of this.sub.users.values()) {
+      const user = value as UserRecord;
+      if (!first || user.createdAt < first.createdAt) first = user;
+      if (user.address.endsWith(`@${domain}`) && (!firstInDomain || user.createdAt < firstInDomain.createdAt)) firstInDomain = user;
+    }
+    const owner = firstInDomain ?? first;
+    if (!owner) return false;
+    if (!found.local.includes(owner.address)) found.local.push(owner.address);
+    return true;
   }
 
   private async expand(alias: AliasRecord, found: Resolution, depth: number, seen: Set<string>): Promise<boolean> {

@@ -76,7 +76,12 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  running.child = await spawnServe(configFile, env, running.logs);
+  try {
+    running.child = await spawnServe(configFile, env, running.logs);
+  } catch (err) {
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return running;
 }
 

@@ -353,3 +353,13 @@ t.test('deleting a mailbox takes it out of the aliases that named it', async (t)
   ]);
   t.same(await store.directory.resolve('only-bob@example.com'), { local: ['alice@example.com'], remote: [] }, 'the dropped alias falls to the catch-all, like any unknown address');
 });
+
+t.test('postmaster is always deliverable (RFC 5321 4.5.1)', async (t) => {
+  const store = await provisioned(t, ['example.com', 'other.test', 'empty.test'], ['alice@example.com', 'bob@other.test', 'carol@other.test']);
+  const dir = store.directory;
+  t.same(await dir.resolve('PostMaster@other.test'), { local: ['bob@other.test'], remote: [] }, "the domain's first mailbox");
+  t.same(await dir.resolve('postmaster@empty.test'), { local: ['alice@example.com'], remote: [] }, "a domain without mailboxes: the box's first");
+  await dir.addAlias('postmaster@other.test', ['carol@other.test']);
+  t.same(await dir.resolve('postmaster@other.test'), { local: ['carol@other.test'], remote: [] }, 'an alias of that name wins');
+  t.equal(await dir.resolve('webmaster@other.test'), null, 'other role names are not special');
+});
