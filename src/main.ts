@@ -1,16 +1,17 @@
-// Wiring and lifecycle: config -> log -> store -> services (-> panel -> web, in later issues).
-// The only place that builds concrete things; stop() takes them down in reverse order.
+// Wiring and lifecycle: config -> log -> store -> queue and delivery -> SMTP -> admin socket
+// (-> panel -> web, in later issues). The only place that builds concrete things; stop() takes them
+// down in reverse order.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
+import type { DeliveryOutcome, RelaySettings } from './core/types.js';
 import { EventBus } from './core/events.js';
-import { LetterboxError } from './core/errors.js';
-import type { DeliveryOutcome } from './core/types.js';
-import { OfflineQueue } from './queue/operations.js';
-import { systemClock } from './queue/clock.js';
+import { RELAY_SETTING } from './admin/relay.js';
 import { adminSocketPath, startAdminSocket } from './admin/socket.js';
+import { createDeliveryAgent, testRelay } from './delivery/index.js';
+import { QueueScheduler } from './queue/scheduler.js';
 import { SmtpService, type SmtpEndpoint } from './smtp/server.js';
 import { Store } from './store/index.js';
 import { loadOrCreateCertificate } from './tls/certificate.js';
@@ -22,15 +23,27 @@ export interface Appliance {
   stop(): Promise<void>;
 }
 
-// Interim until delivery lands in this tree.
-export function relayTester(_config: Config, _store: Store, _log: Logger): (to: string) => Promise<DeliveryOutcome> {
-  return async () => {
-    throw new LetterboxError('INVALID', 'relay test is not available yet');
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'store');
+}
+
+function deliverySettings(config: Config) {
+  return {
+    hostname: config.hostname,
+    dnsServers: config.dns.servers,
+    mxPort: config.delivery.mxPort,
+    connectTimeoutSeconds: config.queue.connectTimeoutSeconds,
+    commandTimeoutSeconds: config.queue.commandTimeoutSeconds,
   };
 }
 
-export function storePath(dataDir: string): string {
-  return join(dataDir, 'store');
+/** `letterbox relay test`: a short message through the configured smarthost. */
+export function relayTester(config: Config, store: Store, log: Logger): (to: string) => Promise<DeliveryOutcome> {
+  return async (to) => {
+    const relay = await store.getSetting<RelaySettings>(RELAY_SETTING);
+    if (!relay) throw new Error('no smarthost is set');
+    return testRelay(deliverySettings(config), relay, to, `postmaster@${config.hostname}`, log);
+  };
 }
 
 export async function startAppliance(config: Config, log: Logger): Promise<Appliance> {
@@ -48,6 +61,19 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     const tls = await loadOrCreateCertificate(config.dataDir, config.hostname);
     if (tls.created) log.info({ path: tls.certPath, hostname: config.hostname }, 'created a self-signed certificate');
 
+    const agent = createDeliveryAgent(deliverySettings(config), {
+      getRelay: () => store.getSetting<RelaySettings>(RELAY_SETTING),
+      isLocalDomain: (domain) => store.directory.isLocalDomain(domain),
+      log: log.child({ svc: 'delivery' }),
+    });
+    const scheduler = new QueueScheduler(
+      { hostname: config.hostname, ...config.queue },
+      { queue: store, mail: store, directory: store.directory, agent, bus, log },
+    );
+    // Started before SMTP listens, so it hears of every message queued from the first one on.
+    await scheduler.start();
+    stack.push(() => scheduler.stop(10_000));
+
     const smtp = new SmtpService(
       { hostname: config.hostname, ...config.smtp },
       { directory: store.directory, authenticator: store.directory, store, bus, log, tls },
@@ -59,11 +85,16 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
       adminSocketPath(config.dataDir),
       {
         directory: store.directory,
-        queue: new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock),
+        queue: scheduler,
         settings: store,
         dataDir: config.dataDir,
         testRelay: relayTester(config, store, log),
-        live: { startedAt, services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })), outboundBlocked: () => false, lastDeliveryAt: () => undefined },
+        live: {
+          startedAt,
+          services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })),
+          outboundBlocked: () => agent.outboundBlocked,
+          lastDeliveryAt: () => scheduler.lastDeliveryAt,
+        },
       },
       log,
     );

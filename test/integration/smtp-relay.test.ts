@@ -133,7 +133,9 @@ t.test('a logged-in user sends only as themselves or their aliases; remote mail 
   const queue = await queueList(app);
   t.equal(queue.length, 1, 'one queue entry');
   t.equal(queue[0]?.sender, 'sales@letterbox.test');
-  t.same(queue[0]?.recipients.map((r) => ({ address: r.address, state: r.state })), [{ address: 'friend@remote.test', state: 'queued' }], 'only the remote recipient is queued');
+  // The scheduler may already have tried it (its DNS points at a dead port): waiting either way.
+  t.same(queue[0]?.recipients.map((r) => r.address), ['friend@remote.test'], 'only the remote recipient is queued');
+  t.match(queue[0]?.recipients[0]?.state, /^(queued|inflight|deferred)$/, 'and waits for delivery');
   t.equal(await app.stop(), 0);
   await withStore(app.dataDir, async (store) => {
     const bob = await readMailbox(store, BOB);

@@ -1,0 +1,149 @@
+// The DeliveryAgent: direct delivery to the MX, and the smarthost when that is the chosen path or when
+// direct delivery failed temporarily. The smarthost settings are read at every call, so `letterbox relay
+// set` applies to the next delivery without a restart.
+import type { Logger } from 'pino';
+import type { DeliveryAgent, OutboundMessage } from '../core/interfaces.js';
+import type { DeliveryOutcome, RelaySettings } from '../core/types.js';
+import { PortBlockWatch } from './blocked.js';
+import { deliverDirect, type DirectContext } from './direct.js';
+import { createResolver } from './mx.js';
+import { outcomeOfReason, RecipientLedger, type Consignment } from './outcomes.js';
+import type { SessionTimers } from './session.js';
+import { DEFAULT_DNS_TIMEOUT_SECONDS, deliverViaSmarthost, smarthostLabel, type SmarthostContext } from './smarthost.js';
+
+export interface DeliverySettings {
+  /** Our name in EHLO. */
+  hostname: string;
+  /** `dns.servers`: "IP", "IP:port" or "[IPv6]:port"; empty for the system resolver. */
+  dnsServers: readonly string[];
+  mxPort: number;
+  connectTimeoutSeconds: number;
+  commandTimeoutSeconds: number;
+  /** Different domains in a row that cannot be connected to before port 25 is taken as blocked. */
+  blockedAfterDomains?: number;
+  /** While blocked, how often one delivery tries the direct path first. */
+  probeIntervalSeconds?: number;
+  /** Per DNS query try (two tries are made). */
+  dnsTimeoutSeconds?: number;
+  /** CA certificates (PEM) trusted for the smarthost besides Node's bundled roots (a private smarthost, tests). */
+  relayCa?: string | readonly string[];
+}
+
+export interface DeliveryDeps {
+  getRelay(): Promise<RelaySettings | undefined>;
+  isLocalDomain(domain: string): Promise<boolean>;
+  log: Logger;
+  now?: () => number;
+}
+
+const DEFAULT_BLOCKED_AFTER_DOMAINS = 3;
+const DEFAULT_PROBE_INTERVAL_SECONDS = 600;
+
+export function createDeliveryAgent(settings: DeliverySettings, deps: DeliveryDeps): DeliveryAgent {
+  return new SmtpDeliveryAgent(settings, deps);
+}
+
+class SmtpDeliveryAgent implements DeliveryAgent {
+  private readonly direct: DirectContext;
+  private readonly smarthost: SmarthostContext;
+  private readonly watch: PortBlockWatch;
+  private readonly log: Logger;
+
+  constructor(
+    settings: DeliverySettings,
+    private readonly deps: DeliveryDeps,
+  ) {
+    this.log = deps.log.child({ svc: 'delivery' });
+    const resolver = createResolver(settings.dnsServers, (settings.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS) * 1000);
+    const timers: SessionTimers = {
+      hostname: settings.hostname,
+      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+      commandTimeoutMs: settings.commandTimeoutSeconds * 1000,
+    };
+    this.direct = { resolver, timers, mxPort: settings.mxPort, log: this.log };
+    this.smarthost = { resolver, timers, log: this.log, ...(settings.relayCa ? { ca: settings.relayCa } : {}) };
+    this.watch = new PortBlockWatch(
+      settings.blockedAfterDomains ?? DEFAULT_BLOCKED_AFTER_DOMAINS,
+      (settings.probeIntervalSeconds ?? DEFAULT_PROBE_INTERVAL_SECONDS) * 1000,
+      deps.now ?? Date.now,
+      this.log,
+    );
+  }
+
+  get outboundBlocked(): boolean {
+    return this.watch.isBlocked;
+  }
+
+  async deliver(domain: string, messages: OutboundMessage[]): Promise<Map<string, DeliveryOutcome[]>> {
+    const ledger = new RecipientLedger(messages);
+    try {
+      await this.route(domain, ledger);
+    } catch (err) {
+      // A bug or a store failure, not a remote answer: nobody's mail is bounced for it.
+      this.log.error({ err, domain }, 'delivery failed unexpectedly');
+      ledger.recordAll(ledger.unsettled(), (a) => outcomeOfReason(a, 'deferred', '4.3.0', 'local error during delivery', 'mx'));
+    }
+    return ledger.result((a) => outcomeOfReason(a, 'deferred', '4.4.0', 'no delivery was attempted', 'mx'));
+  }
+
+  private async route(domain: string, ledger: RecipientLedger): Promise<void> {
+    const relay = await this.usableRelay();
+    const local = await this.deps.isLocalDomain(domain);
+    // Mail for our own domains must not leave through someone else's server.
+    const smarthost = relay && !local ? relay : undefined;
+
+    if (smarthost && (smarthost.mode === 'always' || this.watch.skipDirect())) {
+      await deliverViaSmarthost(smarthost, ledger.unsettled(), ledger, this.smarthost);
+      return;
+    }
+
+    const report = await deliverDirect(domain, ledger, this.direct);
+    if (report.reachedServer) this.watch.serverReached();
+    else if (report.connectFailures > 0) this.watch.connectFailed(domain);
+
+    const deferred = ledger.unsettled();
+    if (deferred.length === 0 || !relay) return;
+    if (local) {
+      this.note(ledger, deferred, `not relayed through the smarthost: ${domain} is one of this box's own domains`);
+      return;
+    }
+    if (relay.mode !== 'fallback') return;
+    this.log.info({ domain, smarthost: smarthostLabel(relay) }, 'direct delivery failed temporarily; using the smarthost');
+    const direct = snapshot(ledger, deferred);
+    await deliverViaSmarthost(relay, deferred, ledger, this.smarthost);
+    // Still deferred: the DSN's reader wants both stories, the smarthost's and the MX's.
+    for (const { message, recipients } of deferred) {
+      for (const { address } of recipients) {
+        const outcome = ledger.outcomeOf(message, address);
+        const before = direct.get(`${message.queueId}\n${address}`);
+        if (outcome?.status === 'deferred' && before) ledger.record(message, { ...outcome, reply: `${outcome.reply} (direct delivery: ${before})` });
+      }
+    }
+  }
+
+  /** The smarthost settings, unless there are none or the mode is `never`. */
+  private async usableRelay(): Promise<RelaySettings | undefined> {
+    const relay = await this.deps.getRelay();
+    return relay && relay.mode !== 'never' ? relay : undefined;
+  }
+
+  private note(ledger: RecipientLedger, consignments: Consignment[], remark: string): void {
+    for (const { message, recipients } of consignments) {
+      for (const { address } of recipients) {
+        const outcome = ledger.outcomeOf(message, address);
+        if (outcome) ledger.record(message, { ...outcome, reply: `${outcome.reply}; ${remark}` });
+      }
+    }
+  }
+}
+
+function snapshot(ledger: RecipientLedger, consignments: Consignment[]): Map<string, string> {
+  const replies = new Map<string, string>();
+  for (const { message, recipients } of consignments) {
+    for (const { address } of recipients) {
+      const outcome = ledger.outcomeOf(message, address);
+      if (outcome) replies.set(`${message.queueId}\n${address}`, outcome.reply);
+    }
+  }
+  return replies;
+}

@@ -1,0 +1,115 @@
+// What became of each recipient of a delivery call, and how an SMTP reply or a local reason turns into a
+// DeliveryOutcome. One ledger per `deliver()` call: the direct attempt writes into it, the smarthost then
+// takes whatever is still unsettled, and the last path to answer for a recipient has the final word.
+import type { OutboundMessage } from '../core/interfaces.js';
+import type { DeliveryOutcome } from '../core/types.js';
+
+export type Recipient = OutboundMessage['recipients'][number];
+export type DeliveryPath = DeliveryOutcome['via'];
+
+/** A message with the recipients that one attempt is about. */
+export interface Consignment {
+  message: OutboundMessage;
+  recipients: Recipient[];
+}
+
+// RFC 3463 2: class "." subject "." detail, right after the basic code (RFC 2034 4).
+const ENHANCED_CODE = /^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})(?=[\s]|$)/;
+
+/** Multi-line replies (RFC 5321 4.2.1) on one line, so the reply fits a DSN's Diagnostic-Code. */
+export function oneLine(reply: string): string {
+  return reply.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+
+function statusOfClass(digit: string | undefined): DeliveryOutcome['status'] {
+  if (digit === '2') return 'delivered';
+  if (digit === '5') return 'bounced';
+  // 4xx, and anything that is not a final answer at all (a 3xx where none belongs, garbage), is
+  // something to try again later rather than a verdict.
+  return 'deferred';
+}
+
+/** The outcome an SMTP reply means for one recipient (RFC 5321 4.2.1: 2yz done, 4yz later, 5yz never). */
+export function outcomeOfReply(address: string, reply: string, remoteMta: string, via: DeliveryPath): DeliveryOutcome {
+  const text = oneLine(reply);
+  const basic = /^([2-5])\d\d(?:[ -]|$)/.exec(text)?.[1];
+  const status = statusOfClass(basic);
+  const cls = status === 'delivered' ? '2' : status === 'bounced' ? '5' : '4';
+  const enhanced = ENHANCED_CODE.exec(text);
+  // A server that pairs a 4yz with a 5.x.x code contradicts itself; the basic code decides (RFC 3463 2).
+  const enhancedCode = enhanced ? `${cls}.${enhanced[2]}.${enhanced[3]}` : `${cls}.0.0`;
+  return { address, status, reply: text, enhancedCode, remoteMta, via };
+}
+
+/** An outcome for a reason of our own (DNS, connection, policy), not a reply of the far side. */
+export function outcomeOfReason(
+  address: string,
+  status: DeliveryOutcome['status'],
+  enhancedCode: string,
+  reason: string,
+  via: DeliveryPath,
+  remoteMta?: string,
+): DeliveryOutcome {
+  return { address, status, reply: reason, enhancedCode, via, ...(remoteMta ? { remoteMta } : {}) };
+}
+
+/** Every recipient of one `deliver()` call with the latest answer about it. */
+export class RecipientLedger {
+  private readonly answers = new Map<string, Map<string, DeliveryOutcome | undefined>>();
+
+  constructor(private readonly messages: readonly OutboundMessage[]) {
+    for (const message of messages) {
+      const byAddress = new Map<string, DeliveryOutcome | undefined>();
+      for (const recipient of message.recipients) byAddress.set(recipient.address, undefined);
+      this.answers.set(message.queueId, byAddress);
+    }
+  }
+
+  record(message: OutboundMessage, outcome: DeliveryOutcome): void {
+    this.answers.get(message.queueId)?.set(outcome.address, outcome);
+  }
+
+  recordAll(consignments: readonly Consignment[], outcomeFor: (address: string) => DeliveryOutcome): void {
+    for (const { message, recipients } of consignments) {
+      for (const recipient of recipients) this.record(message, outcomeFor(recipient.address));
+    }
+  }
+
+  /** Like recordAll, but keeps an answer a recipient already has (a real 4xx says more than "refused"). */
+  recordFirst(consignments: readonly Consignment[], outcomeFor: (address: string) => DeliveryOutcome): void {
+    for (const { message, recipients } of consignments) {
+      for (const recipient of recipients) {
+        if (!this.outcomeOf(message, recipient.address)) this.record(message, outcomeFor(recipient.address));
+      }
+    }
+  }
+
+  outcomeOf(message: OutboundMessage, address: string): DeliveryOutcome | undefined {
+    return this.answers.get(message.queueId)?.get(address);
+  }
+
+  /** Recipients with no final answer yet: not tried, or deferred. */
+  unsettled(): Consignment[] {
+    const open: Consignment[] = [];
+    for (const message of this.messages) {
+      const recipients = message.recipients.filter((r) => {
+        const outcome = this.outcomeOf(message, r.address);
+        return !outcome || outcome.status === 'deferred';
+      });
+      if (recipients.length > 0) open.push({ message, recipients });
+    }
+    return open;
+  }
+
+  /** The answer for the DeliveryAgent contract; a recipient nobody answered for gets `unanswered`. */
+  result(unanswered: (address: string) => DeliveryOutcome): Map<string, DeliveryOutcome[]> {
+    const result = new Map<string, DeliveryOutcome[]>();
+    for (const message of this.messages) {
+      result.set(
+        message.queueId,
+        message.recipients.map((r) => this.outcomeOf(message, r.address) ?? unanswered(r.address)),
+      );
+    }
+    return result;
+  }
+}

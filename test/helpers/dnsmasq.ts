@@ -1,0 +1,112 @@
+// A real DNS server for delivery tests: Debian's dnsmasq in the foreground on 127.0.0.1:<free port>,
+// answering only from the records given here. Names under `localDomains` that have no record get
+// NXDOMAIN (dnsmasq's --local); names anywhere else get REFUSED, which a resolver takes as a temporary
+// failure, like SERVFAIL. Nothing is forwarded anywhere (--no-resolv, no --server).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Resolver } from 'node:dns/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { needTool, type TapLike } from './remote-mta.js';
+
+export interface DnsZone {
+  /** MX records. */
+  mx?: { domain: string; host: string; preference: number }[];
+  /** A and AAAA records (IPv4 and IPv6 addresses may be mixed). */
+  hosts?: { name: string; addresses: string[] }[];
+  /** Domains with a null MX (RFC 7505): a single MX "." with preference 0. */
+  nullMx?: string[];
+  /** Domains dnsmasq answers for with authority (NXDOMAIN for unknown names); default `test`. */
+  localDomains?: string[];
+}
+
+export interface RunningDns {
+  /** For DeliverySettings.dnsServers: "127.0.0.1:port". */
+  server: string;
+  /** Every query dnsmasq logged so far, as "TYPE name". */
+  queries(): string[];
+  stop(): Promise<void>;
+}
+
+function zoneArguments(zone: DnsZone): string[] {
+  const args: string[] = [];
+  for (const domain of zone.localDomains ?? ['test']) args.push(`--local=/${domain}/`);
+  for (const { domain, host, preference } of zone.mx ?? []) args.push(`--mx-host=${domain},${host},${preference}`);
+  // dnsmasq writes the target "." as the root name: a true null MX on the wire.
+  for (const domain of zone.nullMx ?? []) args.push(`--mx-host=${domain},.,0`);
+  for (const { name, addresses } of zone.hosts ?? []) args.push(`--host-record=${[name, ...addresses].join(',')}`);
+  return args;
+}
+
+/** Starts dnsmasq with `zone`; null when dnsmasq is missing (the test was skipped, or failed in CI). */
+export async function startDnsmasq(t: TapLike, zone: DnsZone): Promise<RunningDns | null> {
+  const binary = needTool(t, '/usr/sbin/dnsmasq', 'dnsmasq-base');
+  if (!binary) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'letterbox-dns-'));
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    [
+      '--keep-in-foreground',
+      '--no-resolv',
+      '--no-hosts',
+      '--no-poll',
+      `--port=${port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+      '--log-queries',
+      '--log-facility=-',
+      ...zoneArguments(zone),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const log: string[] = [];
+  let buffered = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    log.push(...lines);
+  });
+  const running: RunningDns = {
+    server: `127.0.0.1:${port}`,
+    queries: () => log.flatMap((line) => /query\[(\w+)\] (\S+) from/.exec(line)?.slice(1, 3).join(' ') ?? []),
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  t.teardown(() => running.stop());
+  await waitUntilAnswering(running.server, child, log);
+  return running;
+}
+
+async function waitUntilAnswering(server: string, child: ChildProcess, log: string[]): Promise<void> {
+  const resolver = new Resolver({ timeout: 200, tries: 1 });
+  resolver.setServers([server]);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`dnsmasq exited with ${child.exitCode}: ${log.join('\n')}`);
+    try {
+      await resolver.resolveTxt('ready.invalid');
+      return;
+    } catch (err) {
+      // Any DNS answer, even REFUSED, means it is listening; only silence means it is not yet.
+      const code = (err as { code?: string }).code;
+      if (code !== 'ETIMEOUT' && code !== 'ECONNREFUSED') return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`dnsmasq did not answer within 10 s: ${log.join('\n')}`);
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
