@@ -1,7 +1,9 @@
 // Wiring and lifecycle: config -> log -> store -> queue and delivery -> SMTP -> admin socket
 // (-> panel -> web, in later issues). The only place that builds concrete things; stop() takes them
 // down in reverse order.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
@@ -27,13 +29,28 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'store');
 }
 
-function deliverySettings(config: Config) {
+/** Extra CA certificates (PEM) trusted for the smarthost, besides the public roots: a private smarthost's. */
+export function relayCaPath(dataDir: string): string {
+  return join(dataDir, 'tls', 'relay-ca.pem');
+}
+
+async function readRelayCa(dataDir: string): Promise<string | undefined> {
+  try {
+    return await readFile(relayCaPath(dataDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function deliverySettings(config: Config, relayCa: string | undefined) {
   return {
     hostname: config.hostname,
     dnsServers: config.dns.servers,
     mxPort: config.delivery.mxPort,
     connectTimeoutSeconds: config.queue.connectTimeoutSeconds,
     commandTimeoutSeconds: config.queue.commandTimeoutSeconds,
+    ...(relayCa ? { relayCa } : {}),
   };
 }
 
@@ -42,8 +59,24 @@ export function relayTester(config: Config, store: Store, log: Logger): (to: str
   return async (to) => {
     const relay = await store.getSetting<RelaySettings>(RELAY_SETTING);
     if (!relay) throw new Error('no smarthost is set');
-    return testRelay(deliverySettings(config), relay, to, `postmaster@${config.hostname}`, log);
+    const relayCa = await readRelayCa(config.dataDir);
+    return testRelay(deliverySettings(config, relayCa), relay, to, `postmaster@${config.hostname}`, log);
   };
+}
+
+/**
+ * A young-generation collection on demand, for the SMTP service to call while a large message streams
+ * through (see src/smtp/receive.ts). V8 exposes `gc` only to contexts made after --expose-gc is set.
+ */
+function youngGenerationCollector(log: Logger): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (options: { type: 'minor' | 'major' }) => void;
+    return () => gc({ type: 'minor' });
+  } catch (err) {
+    log.warn({ err }, 'no garbage collection on demand; large messages will use more memory');
+    return undefined;
+  }
 }
 
 export async function startAppliance(config: Config, log: Logger): Promise<Appliance> {
@@ -61,7 +94,9 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     const tls = await loadOrCreateCertificate(config.dataDir, config.hostname);
     if (tls.created) log.info({ path: tls.certPath, hostname: config.hostname }, 'created a self-signed certificate');
 
-    const agent = createDeliveryAgent(deliverySettings(config), {
+    const relayCa = await readRelayCa(config.dataDir);
+    if (relayCa) log.info({ path: relayCaPath(config.dataDir) }, 'trusting extra CA certificates for the smarthost');
+    const agent = createDeliveryAgent(deliverySettings(config, relayCa), {
       getRelay: () => store.getSetting<RelaySettings>(RELAY_SETTING),
       isLocalDomain: (domain) => store.directory.isLocalDomain(domain),
       log: log.child({ svc: 'delivery' }),
@@ -76,7 +111,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
 
     const smtp = new SmtpService(
       { hostname: config.hostname, ...config.smtp },
-      { directory: store.directory, authenticator: store.directory, store, bus, log, tls },
+      { directory: store.directory, authenticator: store.directory, store, bus, log, tls, reclaimMemory: youngGenerationCollector(log) },
     );
     stack.push(() => smtp.stop(10_000));
     const endpoints = await smtp.listen(smtpEndpoints(config));

@@ -14,8 +14,14 @@ export interface ReceiveContext {
   bus: EventBus;
   hostname: string;
   maxMessageSize: number;
+  /** Asks the runtime to collect short-lived garbage (see SmtpDeps.reclaimMemory). */
+  reclaimMemory?: () => void;
   port: number;
 }
+
+// Every socket read is a fresh buffer and smtp-server copies it once more; V8 frees them only after
+// tens of MB have piled up. On a 512 MB Pi that is worth a cheap young-generation collection every few MB.
+const RECLAIM_EVERY = 1024 * 1024;
 
 export async function receiveMessage(stream: SMTPServerDataStream, session: SMTPServerSession, state: SessionState, ctx: ReceiveContext): Promise<string> {
   const writer = await ctx.store.createMessage();
@@ -33,7 +39,13 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
   });
   let failure: unknown;
   try {
+    let sinceReclaim = 0;
     for await (const chunk of stream.pipe(editor)) {
+      sinceReclaim += (chunk as Buffer).length;
+      if (sinceReclaim >= RECLAIM_EVERY && ctx.reclaimMemory) {
+        sinceReclaim = 0;
+        ctx.reclaimMemory();
+      }
       // Past the limit or after a store error, keep reading (the client is still sending) but keep nothing.
       if (failure !== undefined || stream.sizeExceeded) continue;
       try {

@@ -31,6 +31,8 @@ export interface SmtpDeps {
   bus: EventBus;
   log: Logger;
   tls: { key: Buffer | string; cert: Buffer | string };
+  /** Collects short-lived garbage during large transfers, when the runtime allows it. */
+  reclaimMemory?: () => void;
 }
 
 export interface SmtpEndpoint {
@@ -164,7 +166,7 @@ export class SmtpService {
       },
       onData: (stream, session, callback) => {
         const state = sessionState(session);
-        const receiving = receiveMessage(stream, session, state, { store: deps.store, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port });
+        const receiving = receiveMessage(stream, session, state, { store: deps.store, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port, ...(deps.reclaimMemory ? { reclaimMemory: deps.reclaimMemory } : {}) });
         this.receiving.add(receiving);
         void receiving.finally(() => this.receiving.delete(receiving)).catch(() => {});
         receiving.then(

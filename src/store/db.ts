@@ -31,6 +31,9 @@ import { LetterboxError } from '../core/errors.js';
 
 export const SCHEMA_VERSION = 1;
 export const CHUNK_SIZE = 64 * 1024;
+// LevelDB's memtable (4 MiB by default) is held twice while it is flushed; message chunks pass straight
+// through it, so a smaller one keeps a Pi's memory for mail rather than for the write buffer.
+const WRITE_BUFFER_SIZE = 1024 * 1024;
 
 type Json = unknown;
 type Format = string | Buffer | Uint8Array;
@@ -65,7 +68,9 @@ export interface OpenDb {
 }
 
 export async function openDb(location: string): Promise<OpenDb> {
-  const db = new Level<string, Json>(location, { valueEncoding: 'json' });
+  // writeBufferSize is classic-level's (LevelDB) option; `level`'s types list only the common ones.
+  const options = { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_SIZE } as { valueEncoding: 'json' };
+  const db = new Level<string, Json>(location, options);
   try {
     await db.open();
   } catch (err) {
