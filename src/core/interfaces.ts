@@ -32,6 +32,8 @@ export interface Authenticator {
 
 /** What a message that is being received turns into once committed. */
 export interface Disposition {
+  /** When it arrived (ms since the epoch); now when absent. The queue passes its own clock's time. */
+  receivedAt?: number;
   /** Local users whose INBOX gets the message. */
   mailboxes: string[];
   /** When some recipients are remote: the outbound queue entry to create. */
@@ -78,7 +80,7 @@ export interface QueueStore {
    * recipient is delivered or bounced, removes it and drops its reference on the message. `notice` (a
    * DSN being written) is committed in that same batch, so a crash can neither lose nor repeat it.
    */
-  settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<void>;
+  settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<CommitResult | undefined>;
   /** Removes an entry and its reference on the message, without any notice (`letterbox queue delete`). */
   deleteQueueEntry(id: string): Promise<void>;
 }
@@ -101,7 +103,7 @@ export interface DeliveryAgent {
    * Delivers messages whose recipients are all at `domain`, reusing one connection per server for all
    * of them. Never throws for a remote failure: every recipient comes back with an outcome.
    */
-  deliver(domain: string, messages: OutboundMessage[]): Promise<Map<string, DeliveryOutcome[]>>;
+  deliver(domain: string, messages: OutboundMessage[], onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>): Promise<Map<string, DeliveryOutcome[]>>;
   /** True while direct connections to port 25 seem blocked and mail goes straight to the smarthost. */
   readonly outboundBlocked: boolean;
 }

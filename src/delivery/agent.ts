@@ -74,8 +74,8 @@ class SmtpDeliveryAgent implements DeliveryAgent {
     return this.watch.isBlocked;
   }
 
-  async deliver(domain: string, messages: OutboundMessage[]): Promise<Map<string, DeliveryOutcome[]>> {
-    const ledger = new RecipientLedger(messages);
+  async deliver(domain: string, messages: OutboundMessage[], onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>): Promise<Map<string, DeliveryOutcome[]>> {
+    const ledger = new RecipientLedger(messages, onDelivered);
     try {
       await this.route(domain, ledger);
     } catch (err) {

@@ -56,8 +56,12 @@ export function outcomeOfReason(
 /** Every recipient of one `deliver()` call with the latest answer about it. */
 export class RecipientLedger {
   private readonly answers = new Map<string, Map<string, DeliveryOutcome | undefined>>();
+  private readonly recording: Promise<void>[] = [];
 
-  constructor(private readonly messages: readonly OutboundMessage[]) {
+  constructor(
+    private readonly messages: readonly OutboundMessage[],
+    private readonly onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>,
+  ) {
     for (const message of messages) {
       const byAddress = new Map<string, DeliveryOutcome | undefined>();
       for (const recipient of message.recipients) byAddress.set(recipient.address, undefined);
@@ -66,7 +70,19 @@ export class RecipientLedger {
   }
 
   record(message: OutboundMessage, outcome: DeliveryOutcome): void {
-    this.answers.get(message.queueId)?.set(outcome.address, outcome);
+    const answers = this.answers.get(message.queueId);
+    if (!answers) return;
+    const before = answers.get(outcome.address);
+    answers.set(outcome.address, outcome);
+    if (outcome.status === 'delivered' && before?.status !== 'delivered' && this.onDelivered) {
+      this.recording.push(this.onDelivered(message.queueId, outcome));
+    }
+  }
+
+  /** Waits until the deliveries recorded so far are written down by the queue (their failure is its business). */
+  async deliveriesRecorded(): Promise<void> {
+    const waiting = this.recording.splice(0);
+    await Promise.allSettled(waiting);
   }
 
   recordAll(consignments: readonly Consignment[], outcomeFor: (address: string) => DeliveryOutcome): void {

@@ -3,6 +3,7 @@
 // "port 25 blocked" guess), what did it answer for each recipient, and is the session still usable.
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SMTPConnectionEnvelope, SMTPEnvelope, SMTPError } from 'nodemailer/lib/smtp-connection';
 
@@ -120,7 +121,8 @@ export class SmtpSession {
       name: timers.hostname,
       ...(servername ? { servername } : {}),
       // RFC 7435: for MX delivery an unverifiable certificate still beats clear text.
-      tls: { rejectUnauthorized: verified, ...(peer.ca ? { ca: [peer.ca].flat() } : {}) },
+      // Node replaces its bundled roots with `ca` when one is given; the extra CAs come on top of them.
+      tls: { rejectUnauthorized: verified, ...(peer.ca ? { ca: [...rootCertificates, ...[peer.ca].flat()] } : {}) },
       connectionTimeout: timers.connectTimeoutMs,
       greetingTimeout: timers.commandTimeoutMs,
       socketTimeout: timers.commandTimeoutMs,

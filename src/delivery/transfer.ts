@@ -83,6 +83,8 @@ export async function transferOver(
         ledger.record(message, outcomeOfReply(recipient.address, reply, remoteMta, via));
       }
       log.debug({ queueId: message.queueId, mta: remoteMta, via, recipients: recipients.length }, 'transaction answered');
+      // The queue writes the acceptances down before this connection carries the next message.
+      await ledger.deliveriesRecorded();
     } catch (err) {
       if (!(err instanceof SessionFailure)) throw err;
       // Whatever was not answered yet is deferred here; the caller may try it at the next address.

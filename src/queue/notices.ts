@@ -17,11 +17,29 @@ export interface NoticeDeps {
 
 export type NoticeKind = 'failure' | 'delay';
 
+/** A DSN that was written. */
+export interface NoticeSent {
+  /** The DSN's stored message. */
+  messageId: string;
+  /**
+   * Its outbound queue entry, when it went into the queue (a remote sender, or a local one who
+   * forwards): the running scheduler must be told of it, as SMTP tells it of the messages it queues.
+   */
+  queueId?: string;
+}
+
 /**
  * Saves `entry` as it now stands, together with a DSN about `recipients` when one is due, in one
- * durable batch. Returns whether a DSN was sent.
+ * durable batch. Returns the DSN, or null when none was sent.
  */
-export async function settleWithNotice(deps: NoticeDeps, entry: QueueEntry, kind: NoticeKind, recipients: QueueRecipient[], now: number, retryUntil?: number): Promise<boolean> {
+export async function settleWithNotice(
+  deps: NoticeDeps,
+  entry: QueueEntry,
+  kind: NoticeKind,
+  recipients: QueueRecipient[],
+  now: number,
+  retryUntil?: number,
+): Promise<NoticeSent | null> {
   const wanted = recipients.filter((r) => dsnWanted(r.dsn?.notify, kind));
   const log = deps.log.child({ queueId: entry.id, msgid: entry.messageId });
   if (wanted.length === 0 || entry.sender === '') {
@@ -29,13 +47,13 @@ export async function settleWithNotice(deps: NoticeDeps, entry: QueueEntry, kind
       log.warn({ recipients: recipients.map((r) => r.address) }, 'undeliverable message from <>: dropped without a DSN');
     }
     await deps.queue.settleQueueEntry(snapshot(entry));
-    return false;
+    return null;
   }
   const disposition = await noticeDisposition(deps, entry.sender);
   if (!disposition) {
     log.warn({ sender: entry.sender }, 'the sender is in a local domain but has no mailbox; DSN dropped');
     await deps.queue.settleQueueEntry(snapshot(entry));
-    return false;
+    return null;
   }
   const writer = await deps.mail.createMessage();
   try {
@@ -62,9 +80,9 @@ export async function settleWithNotice(deps: NoticeDeps, entry: QueueEntry, kind
       original: () => deps.mail.openMessage(entry.messageId),
     });
     for await (const chunk of dsn) await writer.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-    await deps.queue.settleQueueEntry(snapshot(entry), { writer, disposition });
+    const committed = await deps.queue.settleQueueEntry(snapshot(entry), { writer, disposition: { ...disposition, receivedAt: now } });
     log.info({ kind, to: entry.sender, recipients: wanted.map((r) => r.address), dsn: writer.messageId }, kind === 'failure' ? 'bounce sent' : 'delay warning sent');
-    return true;
+    return { messageId: writer.messageId, ...(committed?.queueId ? { queueId: committed.queueId } : {}) };
   } catch (err) {
     await writer.abort();
     throw err;

@@ -5,7 +5,7 @@ import type { Directory, MailStore, QueueControl, QueueStore } from '../core/int
 import type { QueueEntry } from '../core/types.js';
 import { LetterboxError } from '../core/errors.js';
 import type { Clock } from './clock.js';
-import { settleWithNotice } from './notices.js';
+import { settleWithNotice, type NoticeSent } from './notices.js';
 
 export interface OperationDeps {
   queue: QueueStore;
@@ -33,7 +33,7 @@ export class QueueOperations {
   }
 
   /** Bounces every pending recipient of `entry` (changing it in place) with a DSN to the sender. */
-  async bounceEntry(entry: QueueEntry): Promise<void> {
+  async bounceEntry(entry: QueueEntry): Promise<NoticeSent | null> {
     const now = this.clock.now();
     const failed = entry.recipients.filter((r) => r.state === 'queued' || r.state === 'deferred');
     for (const r of failed) {
@@ -41,8 +41,9 @@ export class QueueOperations {
       r.lastError = BOUNCED_BY_ADMIN;
       r.updatedAt = now;
     }
-    await settleWithNotice(this.deps, entry, 'failure', failed, now);
+    const notice = await settleWithNotice(this.deps, entry, 'failure', failed, now);
     this.deps.log.info({ svc: 'queue', queueId: entry.id, recipients: failed.map((r) => r.address) }, 'queue entry bounced by the administrator');
+    return notice;
   }
 }
 
@@ -57,8 +58,8 @@ export class OfflineQueue implements QueueControl {
     this.ops = new QueueOperations(deps, clock);
   }
 
-  listQueue(): Promise<QueueEntry[]> {
-    return this.deps.queue.listQueue();
+  async listQueue(): Promise<QueueEntry[]> {
+    return (await this.deps.queue.listQueue()).map(asStopped);
   }
 
   async retry(id?: string): Promise<number> {
@@ -84,6 +85,16 @@ export class OfflineQueue implements QueueControl {
   private async get(id: string): Promise<QueueEntry> {
     const entry = await this.deps.queue.getQueueEntry(id);
     if (!entry) throw this.ops.notFound(id);
-    return entry;
+    return asStopped(entry);
   }
+}
+
+/**
+ * An entry as it stands while nothing delivers: a recipient stored `inflight` (an attempt that a stop or
+ * a crash cut short, or another recipient's write during one) is waiting to be tried, as the scheduler
+ * takes it at start. Otherwise `bounce` would leave it out and the entry would linger.
+ */
+function asStopped(entry: QueueEntry): QueueEntry {
+  for (const r of entry.recipients) if (r.state === 'inflight') r.state = 'queued';
+  return entry;
 }

@@ -8,7 +8,7 @@ import type { Sublevels } from './db.js';
 import { SEP } from './ids.js';
 import type { WriteLane } from './lane.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { AliasRecord, MailboxRecord, MessageRecord, UserRecord } from './records.js';
+import type { AliasRecord, MailboxRecord, UserRecord } from './records.js';
 
 const MAX_ALIAS_DEPTH = 8;
 
@@ -66,10 +66,9 @@ export class StoreDirectory implements Directory, Authenticator {
     if (!(await this.getUser(name))) throw new LetterboxError('NOT_FOUND', `no such mailbox: ${name}`);
     await this.lane.run(async (txn) => {
       txn.batch.del(this.sub.users, name);
-      const released = new Map<string, MessageRecord>();
       for await (const [key, entry] of this.sub.entries.iterator({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
         txn.batch.del(this.sub.entries, key);
-        await txn.releaseMessage((entry as { messageId: string }).messageId, released);
+        await txn.releaseMessage((entry as { messageId: string }).messageId);
       }
       for await (const key of this.sub.mailboxes.keys({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
         txn.forgetMailbox(name, key.slice(name.length + 1));

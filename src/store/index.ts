@@ -1,7 +1,7 @@
 // The store: opens LevelDB, sweeps what a crash left, and implements the core contracts on it.
 import type { Readable } from 'node:stream';
 import type { Level } from 'level';
-import type { Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
+import type { CommitResult, Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
 import { LetterboxError } from '../core/errors.js';
 import type { MailboxEntry, QueueEntry, StoredMessage } from '../core/types.js';
 import { openDb, type Sublevels } from './db.js';
@@ -67,16 +67,17 @@ export class Store implements MailStore, QueueStore, SettingsStore {
     return ((await this.sub.queue.get(id)) as QueueEntry | undefined) ?? null;
   }
 
-  async settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<void> {
+  async settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<CommitResult | undefined> {
     const final = entry.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced');
     const apply = async (txn: LaneTxn) => {
       if (!final) return void txn.batch.put(this.sub.queue, entry.id, entry);
       txn.batch.del(this.sub.queue, entry.id);
-      await txn.releaseMessage(entry.messageId, new Map());
+      await txn.releaseMessage(entry.messageId);
     };
-    if (!notice) return this.lane.run(apply);
+    // Grouped with other writes in flight (one fsync for many): the queue writes one per delivery.
+    if (!notice) return void (await this.lane.run(apply, true));
     if (!(notice.writer instanceof ChunkedMessageWriter)) throw new LetterboxError('INVALID', 'a notice must be written to this store');
-    await notice.writer.commit(notice.disposition, apply);
+    return notice.writer.commit(notice.disposition, apply);
   }
 
   async deleteQueueEntry(id: string): Promise<void> {
@@ -84,7 +85,7 @@ export class Store implements MailStore, QueueStore, SettingsStore {
       const entry = (await this.sub.queue.get(id)) as QueueEntry | undefined;
       if (!entry) throw new LetterboxError('NOT_FOUND', `no queue entry ${id}`);
       txn.batch.del(this.sub.queue, id);
-      await txn.releaseMessage(entry.messageId, new Map());
+      await txn.releaseMessage(entry.messageId);
     });
   }
 

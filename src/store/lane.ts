@@ -12,6 +12,7 @@ import type { MailboxRecord, MessageRecord } from './records.js';
 export class LaneTxn {
   readonly batch: Batch;
   private readonly touched = new Map<string, MailboxRecord>();
+  private readonly released = new Map<string, MessageRecord>();
 
   constructor(
     db: Level<string, unknown>,
@@ -41,12 +42,15 @@ export class LaneTxn {
     this.batch.del(this.sub.mailboxes, key);
   }
 
-  /** Drops one reference to a message; the last one deletes its record and bodies. */
-  async releaseMessage(messageId: string, released: Map<string, MessageRecord>): Promise<void> {
-    const record = released.get(messageId) ?? ((await this.sub.messages.get(messageId)) as MessageRecord | undefined);
-    if (!record) return;
+  /**
+   * Drops one reference to a message; the last one deletes its record and bodies. Records read here
+   * are kept for the whole batch, so jobs grouped into it see each other's changes.
+   */
+  async releaseMessage(messageId: string): Promise<void> {
+    const record = this.released.get(messageId) ?? ((await this.sub.messages.get(messageId)) as MessageRecord | undefined);
+    if (!record || record.refs <= 0) return;
     record.refs -= 1;
-    released.set(messageId, record);
+    this.released.set(messageId, record);
     if (record.refs > 0) {
       this.batch.put(this.sub.messages, messageId, record);
       return;

@@ -83,7 +83,7 @@ export class ChunkedMessageWriter implements MessageWriter {
     try {
       if (this.filled > 0 || this.chunks === 0) await this.flush();
       const queueId = disposition.queue ? newId() : undefined;
-      const now = Date.now();
+      const now = disposition.receivedAt ?? Date.now();
       const record: MessageRecord = { size: this.bytes, chunks: this.chunks, refs: 0, receivedAt: now };
       await this.lane.run(async (txn) => {
         record.refs = 0;
@@ -98,7 +98,7 @@ export class ChunkedMessageWriter implements MessageWriter {
         txn.batch.put(this.sub.messages, this.messageId, record);
         txn.batch.del(this.sub.pending, this.messageId);
         await alongside?.(txn);
-      }, !alongside);
+      }, true);
       this.state = 'committed';
       return { messageId: this.messageId, size: this.bytes, ...(queueId ? { queueId } : {}) };
     } catch (err) {
