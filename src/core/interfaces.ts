@@ -70,6 +70,8 @@ export interface MailStore {
   /** Streams a stored message's bytes chunk by chunk. */
   openMessage(messageId: string): Readable;
   listMailbox(user: string, mailbox: string): Promise<MailboxEntry[]>;
+  /** Bytes still free on the file system that holds the store. */
+  freeSpace(): Promise<number>;
 }
 
 export interface QueueStore {

@@ -7,6 +7,7 @@ import type { EventBus } from '../core/events.js';
 import type { RecipientDsn } from '../core/types.js';
 import { HeaderEditor, rfc5322Date } from './headers.js';
 import { replies, type SmtpReplyError } from './replies.js';
+import { reserveReached } from './storage.js';
 import type { SessionState } from './session.js';
 
 export interface ReceiveContext {
@@ -19,9 +20,10 @@ export interface ReceiveContext {
   port: number;
 }
 
-// Every socket read is a fresh buffer and smtp-server copies it once more; V8 frees them only after
-// tens of MB have piled up. On a 512 MB Pi that is worth a cheap young-generation collection every few MB.
-const RECLAIM_EVERY = 1024 * 1024;
+// Every MiB received: a cheap young-generation collection (every socket read is a fresh buffer and
+// smtp-server copies it once more; V8 frees them only after tens of MB have piled up, too much on a
+// 512 MB Pi), and a look at the free disk space (storage.ts).
+const CHECK_EVERY = 1024 * 1024;
 
 export async function receiveMessage(stream: SMTPServerDataStream, session: SMTPServerSession, state: SessionState, ctx: ReceiveContext): Promise<string> {
   const writer = await ctx.store.createMessage();
@@ -42,9 +44,14 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     let sinceReclaim = 0;
     for await (const chunk of stream.pipe(editor)) {
       sinceReclaim += (chunk as Buffer).length;
-      if (sinceReclaim >= RECLAIM_EVERY && ctx.reclaimMemory) {
+      if (sinceReclaim >= CHECK_EVERY) {
         sinceReclaim = 0;
-        ctx.reclaimMemory();
+        ctx.reclaimMemory?.();
+        if (failure === undefined && (await reserveReached(ctx.store))) {
+          failure = replies.insufficientStorage();
+          state.log.warn({ msgid: writer.messageId, received: writer.size }, 'stopped storing a message: the disk is nearly full');
+          await writer.abort();
+        }
       }
       // Past the limit or after a store error, keep reading (the client is still sending) but keep nothing.
       if (failure !== undefined || stream.sizeExceeded) continue;
@@ -60,7 +67,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     const result = await writer.commit(disposition);
     const local = disposition.mailboxes;
     const remote = disposition.queue?.recipients.map((r) => r.address) ?? [];
-    state.log.info({ msgid: result.messageId, queueId: result.queueId, size: result.size, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', local, remote }, 'message accepted');
+    state.log.info({ msgid: result.messageId, queueId: result.queueId, size: result.size, from: senderOf(session), local, remote }, 'message accepted');
     ctx.bus.emit('message.received', { messageId: result.messageId, sender: senderOf(session), local, remote, size: result.size, port: ctx.port });
     if (result.queueId) ctx.bus.emit('message.queued', { queueId: result.queueId, messageId: result.messageId, recipients: remote });
     return `Ok: queued as ${result.messageId}`;

@@ -21,6 +21,8 @@ export const replies = {
   tooManyConnections: () => reply(421, '4.7.0', 'Too many connections from your address; try again later'),
   tooBig: (limit: number) => reply(552, '5.3.4', `Message size exceeds fixed maximum message size (${limit} bytes)`),
   storeFailed: () => reply(451, '4.3.0', 'Temporary local problem; please try again later'),
+  // RFC 5321 4.5.3.1.10 / RFC 1870 6.1: a temporary refusal, so the sender keeps the message.
+  insufficientStorage: () => reply(452, '4.3.1', 'Insufficient system storage; please try again later'),
   shuttingDown: () => reply(421, '4.3.2', 'Service shutting down; please try again later'),
 };
 

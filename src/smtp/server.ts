@@ -8,6 +8,7 @@ import type { EventBus } from '../core/events.js';
 import { AuthThrottle, ConnectionLimiter } from './limits.js';
 import { checkSender, routeRecipient } from './policy.js';
 import { receiveMessage } from './receive.js';
+import { roomForMessage } from './storage.js';
 import { replies } from './replies.js';
 import { attachState, sessionState, type Listener } from './session.js';
 
@@ -150,7 +151,15 @@ export class SmtpService {
         this.onAuth(auth.username ?? '', auth.password ?? '', session).then((user) => callback(null, { user }), (err: Error) => callback(err));
       },
       onMailFrom: (address, session, callback) => {
-        checkSender(deps.directory, sessionState(session), address.address).then((err) => callback(err), callback);
+        const state = sessionState(session);
+        const declared = address.args && address.args.SIZE ? Number(address.args.SIZE) || undefined : undefined;
+        roomForMessage(deps.store, settings.maxMessageSize, declared)
+          .then(async (room) => {
+            if (room) return checkSender(deps.directory, state, address.address);
+            state.log.warn({ declared }, 'refused a message: the disk is nearly full');
+            return replies.insufficientStorage();
+          })
+          .then((err) => callback(err), callback);
       },
       onRcptTo: (address, session, callback) => {
         const state = sessionState(session);

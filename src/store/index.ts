@@ -1,4 +1,5 @@
 // The store: opens LevelDB, sweeps what a crash left, and implements the core contracts on it.
+import { statfs } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Level } from 'level';
 import type { CommitResult, Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
@@ -57,6 +58,11 @@ export class Store implements MailStore, QueueStore, SettingsStore {
       entries.push({ uid: Number(key.slice(prefix.length)), ...entry });
     }
     return entries;
+  }
+
+  async freeSpace(): Promise<number> {
+    const fs = await statfs(this.db.location);
+    return fs.bavail * fs.bsize;
   }
 
   async listQueue(): Promise<QueueEntry[]> {

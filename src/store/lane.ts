@@ -1,7 +1,8 @@
 // The write lane: every change to mailbox counters (uidNext, message count, bytes) and to message
-// reference counts goes through here, one batch at a time, so read-modify-write never races. Message
-// commits that arrive while a batch is being synced are grouped into the next batch (group commit):
-// with 20 clients sending at once, one fsync acknowledges many messages.
+// reference counts goes through here, one batch at a time, so read-modify-write never races. Groupable
+// jobs (message commits, queue state writes) that arrive while a batch is being synced share the next
+// batch (group commit): with 20 clients sending at once, one fsync acknowledges many messages. Jobs in
+// one batch see each other's counters and reference counts through the LaneTxn.
 import type { Level } from 'level';
 import { Batch } from './batch.js';
 import type { Sublevels } from './db.js';

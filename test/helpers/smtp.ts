@@ -143,6 +143,13 @@ export class SmtpClient {
    * MAIL, RCPT..., DATA and the message; returns every reply in order. Stops at the first refusal
    * of MAIL or DATA. `message` must end with CRLF and be dot-stuffed already.
    */
+  /** DATA, then the message (which must end with CRLF and need no dot-stuffing): the final reply. */
+  async data(message: string): Promise<Reply> {
+    const go = await this.command('DATA');
+    if (go.code !== 354) return go;
+    return this.command(`${message}.`);
+  }
+
   async transaction(from: string, to: string[], message: string): Promise<Reply[]> {
     const replies = [await this.command(`MAIL FROM:<${from}>`)];
     if (replies[0]!.code !== 250) return replies;

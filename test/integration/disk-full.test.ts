@@ -1,0 +1,126 @@
+// A full disk (DESIGN: "bad input always gets a clear error and loses nothing"). The data directory is
+// a small tmpfs. Messages are accepted while there is room for the largest one and a reserve; then MAIL
+// gets `452 4.3.1` (the sender keeps the message and tries later), and transfers running when the
+// reserve is reached are stopped with the same answer. Every message that got 250 is stored whole,
+// the refused ones left nothing, LevelDB never saw "no space left", and the store opens again.
+import t from 'tap';
+import type { Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startAppliance, provision } from '../helpers/appliance.js';
+import { readMailbox, withStore, withoutTrace } from '../helpers/mailbox.js';
+import { SmtpClient } from '../helpers/smtp.js';
+
+const MB = 1024 * 1024;
+const USER = 'alice@letterbox.test';
+
+/** A message of `size` bytes of base64 (incompressible, so LevelDB's compression cannot hide it). */
+function message(token: string, size: number): string {
+  const body = randomBytes(Math.ceil((size * 3) / 4)).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return `From: bob@remote.test\r\nTo: ${USER}\r\nSubject: ${token}\r\n\r\n${body}\r\n`;
+}
+
+function mountTmpfs(t: Test, megabytes: number): string | null {
+  const dir = mkdtempSync(join(tmpdir(), 'letterbox-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    const why = `mounting a tmpfs needs root (${(err as Error).message.split('\n')[0]})`;
+    if (process.env.LETTERBOX_REQUIRE_PEERS === '1') t.fail(why);
+    else (t.skip as unknown as (name: string) => void)(why);
+    return null;
+  }
+  t.teardown(() => {
+    execFileSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+t.test('a filling disk: 452 4.3.1 at MAIL, then during DATA; nothing acknowledged is lost', async (t) => {
+  // 60 MB disk, 8 MB messages: MAIL needs 1.5 x 8 + 16 MB (reserve) = 28 MB free.
+  const dataDir = mountTmpfs(t, 60);
+  if (!dataDir) return;
+  const app = await startAppliance({ dataDir, config: { smtp: { maxMessageSize: 8 * MB } } });
+  t.teardown(() => app.cleanup());
+  await provision(app, ['letterbox.test'], [USER]);
+
+  const sent = new Map<string, string>();
+  const accepted: string[] = [];
+  let refusal: string | undefined;
+  // One at a time until the server says the disk is full: at MAIL, or (when LevelDB's own writing and
+  // compaction use more than the message) during DATA.
+  for (let i = 0; i < 12 && !refusal; i++) {
+    const token = `serial-${i}`;
+    const client = await SmtpClient.connect(app.ports.smtp);
+    await client.ehlo();
+    const mail = await client.command('MAIL FROM:<bob@remote.test>');
+    if (mail.code !== 250) {
+      refusal = `MAIL: ${mail.raw}`;
+    } else {
+      sent.set(token, message(token, 6 * MB));
+      t.equal((await client.command(`RCPT TO:<${USER}>`)).code, 250);
+      const reply = await client.data(sent.get(token) as string);
+      if (reply.code === 250) accepted.push(token);
+      else refusal = `DATA: ${reply.raw}`;
+    }
+    await client.quit();
+  }
+  t.match(refusal, /^(MAIL|DATA): 452 4\.3\.1 /, 'the disk filled up and the server said so, temporarily');
+  t.ok(accepted.length >= 2, `${accepted.length} messages were accepted before that`);
+
+  // The server is still there and still answers.
+  const probe = await SmtpClient.connect(app.ports.smtp);
+  t.equal(probe.greeting.code, 220, 'the server still greets');
+  await probe.quit();
+  t.equal(await app.stop(), 0, 'and stops cleanly');
+  t.notOk(JSON.stringify(app.logs).includes('No space left'), 'LevelDB never ran out of space');
+
+  await withStore(app.dataDir, async (store) => {
+    const mails = await readMailbox(store, USER);
+    t.same(mails.map((m) => m.bytes.toString('latin1').match(/Subject: (\S+)/)?.[1]), accepted, 'exactly the acknowledged messages are stored');
+    for (const mail of mails) {
+      const token = mail.bytes.toString('latin1').match(/Subject: (\S+)/)?.[1] as string;
+      t.equal(withoutTrace(mail.bytes).toString('latin1'), sent.get(token), `${token} is whole`);
+    }
+    t.same(await store.sub.pending.keys().all(), [], 'no transfer left behind');
+  });
+});
+
+t.test('transfers running when the reserve is reached are stopped with 452 4.3.1 and leave nothing', async (t) => {
+  // 60 MB disk, 12 MB limit: MAIL needs 34 MB free, so all four start; together they need 44 MB.
+  const dataDir = mountTmpfs(t, 60);
+  if (!dataDir) return;
+  const app = await startAppliance({ dataDir, config: { smtp: { maxMessageSize: 12 * MB } } });
+  t.teardown(() => app.cleanup());
+  await provision(app, ['letterbox.test'], [USER]);
+
+  const clients = await Promise.all([0, 1, 2, 3].map(() => SmtpClient.connect(app.ports.smtp)));
+  for (const client of clients) {
+    await client.ehlo();
+    t.equal((await client.command('MAIL FROM:<bob@remote.test>')).code, 250, 'MAIL accepted: there is room for one message');
+    t.equal((await client.command(`RCPT TO:<${USER}>`)).code, 250);
+  }
+  const sent = clients.map((_, i) => message(`parallel-${i}`, 11 * MB));
+  const finals = await Promise.all(clients.map((client, i) => client.data(sent[i] as string)));
+  const ok = finals.flatMap((reply, i) => (reply.code === 250 ? [i] : []));
+  const stopped = finals.filter((reply) => reply.code === 452);
+  t.ok(stopped.length >= 1, `${stopped.length} transfer(s) stopped`);
+  t.ok(stopped.every((reply) => /^452 4\.3\.1 /.test(reply.raw)), 'with 452 4.3.1');
+  t.equal(ok.length + stopped.length, 4, 'every transfer got one of the two answers');
+  await Promise.all(clients.map((client) => client.quit()));
+
+  t.equal(await app.stop(), 0);
+  t.notOk(JSON.stringify(app.logs).includes('No space left'), 'LevelDB never ran out of space');
+  await app.restart();
+  t.equal(await app.stop(), 0, 'the store opens again after the full disk');
+  await withStore(app.dataDir, async (store) => {
+    const mails = await readMailbox(store, USER);
+    t.same(mails.map((m) => withoutTrace(m.bytes).toString('latin1')), ok.map((i) => sent[i]), 'the accepted ones are stored whole, the stopped ones not at all');
+    t.same(await store.sub.pending.keys().all(), [], 'no transfer left behind');
+  });
+});
