@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Directory, Disposition, MailStore, QueueStore } from '../core/interfaces.js';
 import type { QueueEntry, QueueRecipient } from '../core/types.js';
 import { parseAddress } from '../core/address.js';
-import { buildDsn, dsnWanted } from './dsn.js';
+import { buildDsn, dsnWanted, shouldBounce } from './dsn.js';
 
 export interface NoticeDeps {
   queue: QueueStore;
@@ -42,8 +42,9 @@ export async function settleWithNotice(
 ): Promise<NoticeSent | null> {
   const wanted = recipients.filter((r) => dsnWanted(r.dsn?.notify, kind));
   const log = deps.log.child({ queueId: entry.id, msgid: entry.messageId });
-  if (wanted.length === 0 || entry.sender === '') {
-    if (entry.sender === '' && kind === 'failure' && recipients.length > 0) {
+  const bounceable = shouldBounce(entry.sender);
+  if (wanted.length === 0 || !bounceable) {
+    if (!bounceable && kind === 'failure' && recipients.length > 0) {
       log.warn({ recipients: recipients.map((r) => r.address) }, 'undeliverable message from <>: dropped without a DSN');
     }
     await deps.queue.settleQueueEntry(snapshot(entry));
@@ -110,6 +111,6 @@ function statusOf(recipient: QueueRecipient, kind: NoticeKind): string {
 }
 
 /** The queue entry as it is at this moment; later changes to the live copy must not leak into the batch. */
-export function snapshot(entry: QueueEntry): QueueEntry {
+function snapshot(entry: QueueEntry): QueueEntry {
   return structuredClone(entry);
 }

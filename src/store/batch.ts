@@ -20,10 +20,6 @@ export class Batch {
     return this;
   }
 
-  get length(): number {
-    return this.ops.length;
-  }
-
   /** `durable` makes LevelDB fsync its log before resolving: required before anything is acknowledged. */
   async write(durable: boolean): Promise<void> {
     if (this.ops.length === 0) return;
