@@ -11,6 +11,7 @@ import { printResult } from './admin/output.js';
 import { createLogger } from './log.js';
 import { relayTester, startAppliance, storePath } from './main.js';
 import { Store } from './store/index.js';
+import type { StoreCheckReport } from './core/types.js';
 import { OfflineQueue } from './queue/operations.js';
 import { systemClock } from './queue/clock.js';
 
@@ -25,6 +26,7 @@ const USAGE = `usage: letterbox <command> [--config FILE] [--dev]
   relay set --host H --port P [--user U --password-stdin] [--tls starttls|implicit] [--mode fallback|always|never]
   relay show [--json] | relay test ADDRESS
   status [--json]
+  check [--json]                      verify every stored message and repair the store (exit 1 when it needed repair)
 `;
 
 class UsageError extends Error {}
@@ -118,6 +120,8 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
       return { op: 'relay.test', params: { address: one('ADDRESS') } };
     case 'status':
       return { op: 'status', params: {} };
+    case 'check':
+      return { op: 'store.check', params: {} };
     default:
       throw new UsageError(noun ? `unknown command: ${args.positionals.join(' ')}` : 'no command given');
   }
@@ -130,7 +134,8 @@ async function runAdmin(config: Config, op: string, params: AdminParams): Promis
   try {
     const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
     const queue = new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock);
-    return await runOperation({ directory: store.directory, queue, settings: store, dataDir: config.dataDir, testRelay: relayTester(config, store, log) }, op, params);
+    const checkStore = () => store.check({ bodies: true });
+    return await runOperation({ directory: store.directory, queue, settings: store, dataDir: config.dataDir, testRelay: relayTester(config, store, log), checkStore }, op, params);
   } finally {
     await store.close();
   }
@@ -166,8 +171,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { op, params } = await toOperation(args);
-  printResult(op, await runAdmin(config, op, params), args.json);
-  return 0;
+  const result = await runAdmin(config, op, params);
+  printResult(op, result, args.json);
+  return op === 'store.check' && !(result as StoreCheckReport).consistent ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,14 +1,15 @@
 // Wiring and lifecycle: config -> log -> store -> queue and delivery -> SMTP -> admin socket
 // (-> panel -> web, in later issues). The only place that builds concrete things; stop() takes them
 // down in reverse order.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
-import type { DeliveryOutcome, RelaySettings } from './core/types.js';
+import type { DeliveryOutcome, RelaySettings, StoreCheckReport } from './core/types.js';
+import { makeDirectoryDurably } from './core/durable-files.js';
 import { EventBus } from './core/events.js';
 import { RELAY_SETTING } from './admin/relay.js';
 import { adminSocketPath, startAdminSocket } from './admin/socket.js';
@@ -81,9 +82,13 @@ function youngGenerationCollector(log: Logger): (() => void) | undefined {
 
 export async function startAppliance(config: Config, log: Logger): Promise<Appliance> {
   const startedAt = Date.now();
-  await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+  await makeDirectoryDurably(config.dataDir, 0o700);
   const store = await Store.open(storePath(config.dataDir));
   if (store.swept > 0) log.warn({ swept: store.swept }, 'discarded messages whose transfer was interrupted by a crash');
+  await checkAtStart(store, log).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const bus = new EventBus((err, event) => log.error({ err, event }, 'event listener failed'));
   const stack: (() => Promise<void>)[] = [() => store.close()];
   const stop = async () => {
@@ -92,6 +97,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
   };
   try {
     const tls = await loadOrCreateCertificate(config.dataDir, config.hostname);
+    if (tls.replaced) log.warn({ path: tls.certPath, problem: tls.replaced }, 'the TLS certificate could not be used: set it aside as *.pem.bad and made a self-signed one');
     if (tls.created) log.info({ path: tls.certPath, hostname: config.hostname }, 'created a self-signed certificate');
 
     const relayCa = await readRelayCa(config.dataDir);
@@ -124,6 +130,8 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
         settings: store,
         dataDir: config.dataDir,
         testRelay: relayTester(config, store, log),
+        // The running scheduler holds queue entries in memory: a damaged one leaves through it.
+        checkStore: () => store.check({ bodies: true, removeQueueEntry: (id) => scheduler.remove(id) }),
         live: {
           startedAt,
           services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })),
@@ -141,6 +149,23 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     await stop();
     throw err;
   }
+}
+
+/**
+ * Verifies the store before anything is served: every message read whole after a stop that was not
+ * clean (a crash or a power cut), the records alone otherwise; then marks it in use.
+ */
+async function checkAtStart(store: Store, log: Logger): Promise<void> {
+  const report = await store.check({ bodies: store.uncleanStop });
+  const summary = checkSummary(report);
+  if (!report.consistent) log.warn({ check: summary, damaged: report.damaged }, 'the store check repaired the store; damaged messages were set aside');
+  else log.info({ check: summary, uncleanStop: store.uncleanStop }, 'store checked');
+  await store.markRunning();
+}
+
+function checkSummary(report: StoreCheckReport) {
+  const { damaged, countersFixed, ...counts } = report;
+  return { ...counts, damaged: damaged.length, countersFixed: countersFixed.length };
 }
 
 function smtpEndpoints(config: Config): SmtpEndpoint[] {

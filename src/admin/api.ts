@@ -3,7 +3,7 @@
 import { statfs } from 'node:fs/promises';
 import { LetterboxError } from '../core/errors.js';
 import type { Directory, QueueControl, SettingsStore } from '../core/interfaces.js';
-import type { DeliveryOutcome } from '../core/types.js';
+import type { DeliveryOutcome, StoreCheckReport } from '../core/types.js';
 import { relayOperations } from './relay.js';
 
 export type AdminParams = Record<string, unknown>;
@@ -15,6 +15,8 @@ export interface AdminContext {
   dataDir: string;
   /** Sends a test message through the configured smarthost. */
   testRelay: (to: string) => Promise<DeliveryOutcome>;
+  /** Verifies the store, every message read whole, and repairs what fails (`letterbox check`). */
+  checkStore: () => Promise<StoreCheckReport>;
   /** Present when the operation runs inside `serve`. */
   live?: {
     startedAt: number;
@@ -55,6 +57,7 @@ export const operations: Record<string, Operation> = {
   'queue.bounce': async (ctx, p) => ctx.queue.bounce(text(p, 'id')),
   ...relayOperations,
   status: async (ctx) => status(ctx),
+  'store.check': async (ctx) => ctx.checkStore(),
 };
 
 export async function runOperation(ctx: AdminContext, op: string, params: AdminParams): Promise<unknown> {

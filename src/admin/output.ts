@@ -1,5 +1,5 @@
 // How command results look: `--json` is the stable, documented form; the rest is for people.
-import type { Alias, QueueEntry, UserSummary } from '../core/types.js';
+import type { Alias, QueueEntry, StoreCheckReport, UserSummary } from '../core/types.js';
 
 export function printResult(op: string, result: unknown, json: boolean): void {
   const out = (line: string): void => void process.stdout.write(line + "\n");
@@ -22,8 +22,26 @@ export function printResult(op: string, result: unknown, json: boolean): void {
       return;
     case 'status':
       return out(JSON.stringify(result, null, 2));
+    case 'store.check':
+      return checkLines(result as StoreCheckReport).forEach(out);
     default:
       if (result !== null && result !== undefined) out(JSON.stringify(result, null, 2));
       else out('ok');
   }
+}
+
+/** `letterbox check`: what was checked, each repair, and the verdict. */
+export function checkLines(report: StoreCheckReport): string[] {
+  const read = report.bodies ? `every chunk read (${report.chunks})` : 'records only';
+  const lines = [`checked ${report.messages} messages, ${report.entries} mailbox entries, ${report.queueEntries} queue entries; ${read}`];
+  for (const d of report.damaged) {
+    const where = [...d.entries.map((e) => `mailbox ${e}`), ...d.queueIds.map((q) => `queue ${q}`)].join(', ');
+    lines.push(`set aside damaged message ${d.messageId}: ${d.reason}${where ? ` (was in ${where})` : ''}`);
+  }
+  if (report.orphanChunks > 0) lines.push(`deleted ${report.orphanChunks} chunks that belonged to no message`);
+  if (report.unreferenced > 0) lines.push(`deleted ${report.unreferenced} messages that no mailbox or queue entry pointed at`);
+  if (report.referenceCountsFixed > 0) lines.push(`corrected the reference count of ${report.referenceCountsFixed} messages`);
+  for (const m of report.countersFixed) lines.push(`corrected the message count and size of ${m}`);
+  lines.push(report.consistent ? 'the store is consistent' : 'the store was repaired');
+  return lines;
 }

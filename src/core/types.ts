@@ -110,3 +110,24 @@ export interface DeliveryOutcome {
   remoteMta?: string;
   via: 'mx' | 'smarthost' | 'local';
 }
+
+/** What `letterbox check` found in the store and did about it (store/check.ts). */
+export interface StoreCheckReport {
+  /** True when nothing needed repair. */
+  consistent: boolean;
+  /** Whether every chunk was read (else the records only). */
+  bodies: boolean;
+  messages: number;
+  entries: number;
+  queueEntries: number;
+  chunks: number;
+  /** Messages found incomplete, set aside with the mailbox and queue entries that pointed at them. */
+  damaged: { messageId: string; reason: string; entries: string[]; queueIds: string[] }[];
+  /** Chunks of no message, deleted. */
+  orphanChunks: number;
+  /** Messages nobody pointed at, deleted. */
+  unreferenced: number;
+  referenceCountsFixed: number;
+  /** `user mailbox` whose counters were corrected. */
+  countersFixed: string[];
+}

@@ -15,13 +15,25 @@
 //   pending      <messageId>       -> {startedAt}    chunks being written for a message not yet committed
 //   queue        <queueId>         -> QueueEntry     outbound message with state per recipient
 //   counters     <name>            -> number         statistics (received, delivered, bounced ...)
+//   damaged      <messageId>       -> DamagedRecord  a message `letterbox check` found incomplete, set
+//                                                    aside with what pointed at it (its bodies are kept)
 //
-// Durability. A message is received as chunk writes (not synced, fast) and then one commit batch,
-// written with `sync: true`, that adds the MessageRecord, its mailbox entries and/or queue entry, the
-// mailbox counters, and deletes the `pending` marker. LevelDB's log is append-only and replayed as a
-// prefix after a crash, so a synced write makes every earlier write durable too; and if any chunk of a
-// message survived a crash, its `pending` marker (written with the first chunk) survived as well. At
-// start, every message still `pending` is swept: a crash mid-transfer leaves nothing behind.
+// Durability (principle 1: nothing is acknowledged that a power cut can take back). Every write is
+// a synced batch: LevelDB fdatasyncs its log before the write resolves. That alone is not enough, and
+// the reasons decide the rules below:
+// - A synced write makes only itself durable, not the unsynced writes before it. LevelDB replays each
+//   log as a prefix, but when the memtable fills it closes the old log without syncing it and starts a
+//   new one; a synced commit in the new log then survives a cut that drops the old log's unsynced tail.
+//   So no write is ever unsynced: a message that fits in one chunk is written whole in its commit batch;
+//   a longer one has each chunk written in its own synced batch (the first with its `pending` marker)
+//   and then the commit batch. Deletions of abandoned chunks go with their marker in one batch.
+// - A new log file's name is not made durable by syncing the file (POSIX), and LevelDB 1.20 fsyncs the
+//   directory only with a MANIFEST. NameSync (name-sync.ts) fsyncs the directory after any synced batch
+//   that finds a new file in it, before the write lane says "done"; and once after open.
+// - Anything outside LevelDB (certificates) is written with core/durable-files.ts.
+// At start, every message still `pending` is swept: a crash mid-transfer leaves nothing behind. After
+// a stop that was not clean (`meta/running` still set), check.ts verifies every message whole before
+// the services start; `letterbox check` does the same on demand.
 //
 // A message delivered to several mailboxes and the queue is stored once; MessageRecord.refs counts
 // the mailbox entries and queue entries that point at it, and the bodies go when it reaches zero.
@@ -57,6 +69,7 @@ export interface Sublevels {
   pending: JsonSublevel;
   queue: JsonSublevel;
   counters: JsonSublevel;
+  damaged: JsonSublevel;
 }
 
 /** Upgrades from version N to N+1, each one atomic batch; index 0 upgrades 1 -> 2. */
@@ -94,6 +107,7 @@ export async function openDb(location: string): Promise<OpenDb> {
     pending: json('pending'),
     queue: json('queue'),
     counters: json('counters'),
+    damaged: json('damaged'),
   };
   await migrate(db, sub);
   return { db, sub };

@@ -4,36 +4,64 @@ import type { Readable } from 'node:stream';
 import type { Level } from 'level';
 import type { CommitResult, Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
 import { LetterboxError } from '../core/errors.js';
-import type { MailboxEntry, QueueEntry, StoredMessage } from '../core/types.js';
+import type { MailboxEntry, QueueEntry, StoreCheckReport, StoredMessage } from '../core/types.js';
+import { makeDirectoryDurably } from '../core/durable-files.js';
+import { checkStore, type CheckOptions } from './check.js';
 import { openDb, type Sublevels } from './db.js';
 import { StoreDirectory } from './directory.js';
 import { SEP } from './ids.js';
 import { WriteLane, type LaneTxn } from './lane.js';
 import { ChunkedMessageWriter, openMessage, sweepPending } from './messages.js';
+import { NameSync } from './name-sync.js';
 import type { EntryRecord, MessageRecord } from './records.js';
 
 export { SCHEMA_VERSION, CHUNK_SIZE } from './db.js';
 
+/** Set in `meta` while a service has the store open; still there at the next open after a crash or a cut. */
+const RUNNING = 'running';
+
 export class Store implements MailStore, QueueStore, SettingsStore {
   readonly directory: StoreDirectory;
+  private running = false;
   private constructor(
     readonly db: Level<string, unknown>,
     readonly sub: Sublevels,
     readonly lane: WriteLane,
+    readonly names: NameSync,
     /** How many interrupted transfers were swept when the store opened. */
     readonly swept: number,
+    /** True when the last service to open the store did not close it (a crash, a kill, a power cut). */
+    readonly uncleanStop: boolean,
   ) {
     this.directory = new StoreDirectory(sub, lane);
   }
 
   static async open(location: string): Promise<Store> {
+    // LevelDB creates its directory but does not make the new name durable.
+    await makeDirectoryDurably(location);
     const { db, sub } = await openDb(location);
-    const swept = await sweepPending(sub);
-    return new Store(db, sub, new WriteLane(db, sub), swept);
+    const names = new NameSync(location);
+    await names.start();
+    const swept = await sweepPending(db, sub);
+    const uncleanStop = (await sub.meta.get(RUNNING)) !== undefined;
+    return new Store(db, sub, new WriteLane(db, sub, names), names, swept, uncleanStop);
+  }
+
+  /** Marks the store as in use by a service until close(), so the next open knows whether it stopped cleanly. */
+  async markRunning(): Promise<void> {
+    await this.lane.run(async (txn) => void txn.batch.put(this.sub.meta, RUNNING, { pid: process.pid, since: Date.now() }));
+    this.running = true;
+  }
+
+  /** Verifies the store's invariants and repairs what fails (check.ts). */
+  async check(options: CheckOptions): Promise<StoreCheckReport> {
+    return checkStore(this.sub, this.lane, options);
   }
 
   async close(): Promise<void> {
     await this.lane.settled();
+    if (this.running) await this.lane.run(async (txn) => void txn.batch.del(this.sub.meta, RUNNING));
+    this.running = false;
     await this.db.close();
   }
 

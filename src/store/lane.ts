@@ -7,6 +7,7 @@ import type { Level } from 'level';
 import { Batch } from './batch.js';
 import type { Sublevels } from './db.js';
 import { SEP, chunkRange } from './ids.js';
+import type { NameSync } from './name-sync.js';
 import type { MailboxRecord, MessageRecord } from './records.js';
 
 /** Pending writes of one batch, with the mailbox counters as they will be once it is written. */
@@ -79,6 +80,7 @@ export class WriteLane {
   constructor(
     private readonly db: Level<string, unknown>,
     private readonly sub: Sublevels,
+    private readonly names: NameSync,
   ) {}
 
   /**
@@ -127,6 +129,8 @@ export class WriteLane {
     try {
       const touched = txn.seal();
       await txn.batch.write(true);
+      // The batch is in LevelDB's log; the log's name must be durable too before anyone hears "done".
+      await this.names.settle();
       for (const [key, record] of touched) this.cache.set(key, record);
       for (const job of built) job.done();
     } catch (err) {

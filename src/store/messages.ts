@@ -61,19 +61,27 @@ export class ChunkedMessageWriter implements MessageWriter {
     return taken;
   }
 
+  /**
+   * Writes the chunk filled so far in its own synced batch. Synced, because LevelDB makes a synced write
+   * durable but not the unsynced ones before it once it has switched to a new log in between (db.ts).
+   */
   private async flush(): Promise<void> {
     const batch = new Batch(this.db);
     // The marker goes with the first chunk: whatever of this message survives a crash, the marker does too.
     if (this.chunks === 0) batch.put(this.sub.pending, this.messageId, { startedAt: Date.now() });
-    batch.put(this.sub.bodies, chunkKey(this.messageId, this.chunks), new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.filled));
+    batch.put(this.sub.bodies, chunkKey(this.messageId, this.chunks), this.filledView());
     this.chunks += 1;
     this.flushing = true;
     try {
-      await batch.write(false);
+      await batch.write(true);
     } finally {
       this.flushing = false;
     }
     this.filled = 0;
+  }
+
+  private filledView(): Uint8Array {
+    return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.filled);
   }
 
   async commit(disposition: Disposition, alongside?: (txn: LaneTxn) => Promise<void>): Promise<CommitResult> {
@@ -81,12 +89,16 @@ export class ChunkedMessageWriter implements MessageWriter {
     if (disposition.mailboxes.length === 0 && !disposition.queue) throw new LetterboxError('INVALID', 'a message needs a mailbox or a queue entry');
     this.state = 'committing';
     try {
-      if (this.filled > 0 || this.chunks === 0) await this.flush();
+      // A message that fits in one chunk (most mail) is written whole in the commit batch: one synced
+      // write, and no `pending` marker to sweep. A longer one has its earlier chunks written already.
+      const single = this.chunks === 0;
+      if (!single && this.filled > 0) await this.flush();
       const queueId = disposition.queue ? newId() : undefined;
       const now = disposition.receivedAt ?? Date.now();
-      const record: MessageRecord = { size: this.bytes, chunks: this.chunks, refs: 0, receivedAt: now };
+      const record: MessageRecord = { size: this.bytes, chunks: single ? 1 : this.chunks, refs: 0, receivedAt: now };
       await this.lane.run(async (txn) => {
         record.refs = 0;
+        if (single) txn.batch.put(this.sub.bodies, chunkKey(this.messageId, 0), this.filledView());
         for (const user of new Set(disposition.mailboxes)) {
           await addEntry(txn, this.sub, user, 'INBOX', { messageId: this.messageId, size: this.bytes, flags: [], internalDate: now });
           record.refs += 1;
@@ -96,7 +108,7 @@ export class ChunkedMessageWriter implements MessageWriter {
           record.refs += 1;
         }
         txn.batch.put(this.sub.messages, this.messageId, record);
-        txn.batch.del(this.sub.pending, this.messageId);
+        if (!single) txn.batch.del(this.sub.pending, this.messageId);
         await alongside?.(txn);
       }, true);
       this.state = 'committed';
@@ -113,21 +125,23 @@ export class ChunkedMessageWriter implements MessageWriter {
     this.state = 'aborted';
     this.buffer = Buffer.alloc(0);
     this.filled = 0;
-    await discardChunks(this.sub, this.messageId);
+    await discardChunks(this.db, this.sub, this.messageId);
   }
 }
 
-/** Deletes the chunks of an uncommitted message, then its marker (so a crash in between is swept again). */
-export async function discardChunks(sub: Sublevels, messageId: string): Promise<void> {
-  await sub.bodies.clear(chunkRange(messageId));
-  await sub.pending.del(messageId);
+/** Deletes the chunks of an uncommitted message and its marker, in one synced batch (no orphan survives a cut). */
+export async function discardChunks(db: Level<string, unknown>, sub: Sublevels, messageId: string): Promise<void> {
+  const batch = new Batch(db);
+  for await (const key of sub.bodies.keys(chunkRange(messageId))) batch.del(sub.bodies, key);
+  batch.del(sub.pending, messageId);
+  await batch.write(true);
 }
 
 /** Removes what crashed transfers left behind. Returns how many messages were swept. */
-export async function sweepPending(sub: Sublevels): Promise<number> {
+export async function sweepPending(db: Level<string, unknown>, sub: Sublevels): Promise<number> {
   let swept = 0;
   for await (const messageId of sub.pending.keys()) {
-    await discardChunks(sub, messageId);
+    await discardChunks(db, sub, messageId);
     swept += 1;
   }
   return swept;

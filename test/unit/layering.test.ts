@@ -28,8 +28,8 @@ const RULES: Record<string, { may: string[]; typesOnly?: boolean }> = {
   panel: { may: ['core'] },
   // The operations behind CLI commands and the admin socket: they reach the store through core.
   admin: { may: ['core'] },
-  // Certificate loading: plain files and crypto.
-  tls: { may: [] },
+  // Certificate loading: plain files (written with core's durable-files) and crypto.
+  tls: { may: ['core'] },
 };
 
 /**
