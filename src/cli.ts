@@ -3,7 +3,7 @@
 // socket when `serve` is running (LevelDB admits one process), else on the store opened here.
 import { parseArgs } from 'node:util';
 import { ConfigError, isLetterboxError } from './core/errors.js';
-import { loadConfig, type Config } from './config/index.js';
+import { loadConfig, prepareDataDir, type Config } from './config/index.js';
 import { runOperation, type AdminParams } from './admin/api.js';
 import { adminSocketPath, callAdminSocket } from './admin/socket.js';
 import { readPassword } from './admin/password-prompt.js';
@@ -130,6 +130,7 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
 async function runAdmin(config: Config, op: string, params: AdminParams): Promise<unknown> {
   const viaService = await callAdminSocket(adminSocketPath(config.dataDir), op, params);
   if (viaService) return viaService.result;
+  await prepareDataDir(config.dataDir);
   const store = await Store.open(storePath(config.dataDir));
   try {
     const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
@@ -163,6 +164,8 @@ async function serve(config: Config): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Everything this process creates (store files, certificates, the admin socket) is its owner's alone.
+  process.umask(0o077);
   const args = parse(argv);
   const config = loadConfig({ ...(args.config ? { file: args.config } : {}), dev: args.dev });
   if (args.positionals[0] === 'serve') {

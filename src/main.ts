@@ -7,9 +7,8 @@ import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from './config/index.js';
+import { prepareDataDir, type Config } from './config/index.js';
 import type { DeliveryOutcome, RelaySettings, StoreCheckReport } from './core/types.js';
-import { makeDirectoryDurably } from './core/durable-files.js';
 import { EventBus } from './core/events.js';
 import { RELAY_SETTING } from './admin/relay.js';
 import { adminSocketPath, startAdminSocket } from './admin/socket.js';
@@ -82,7 +81,7 @@ function youngGenerationCollector(log: Logger): (() => void) | undefined {
 
 export async function startAppliance(config: Config, log: Logger): Promise<Appliance> {
   const startedAt = Date.now();
-  await makeDirectoryDurably(config.dataDir, 0o700);
+  await prepareDataDir(config.dataDir);
   const store = await Store.open(storePath(config.dataDir));
   if (store.swept > 0) log.warn({ swept: store.swept }, 'discarded messages whose transfer was interrupted by a crash');
   await checkAtStart(store, log).catch(async (err: unknown) => {

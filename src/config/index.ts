@@ -17,3 +17,4 @@ export { applianceDefaults, developmentDefaults } from './defaults.js';
 export { buildConfig, loadConfig, SYSTEM_CONFIG_FILE, type LoadConfigOptions } from './load.js';
 export { validateConfig } from './validate.js';
 export { parseDnsServer, type DnsServer } from './dns-server.js';
+export { prepareDataDir } from './data-dir.js';

@@ -57,6 +57,20 @@ export interface SmtpConfig {
   /** After this many failures from one address within the window, AUTH gets a temporary refusal. */
   readonly authFailureLimit: number;
   readonly authFailureWindowSeconds: number;
+  /** An implicit-TLS (465) connection must finish its handshake this soon after it is accepted. */
+  readonly tlsHandshakeSeconds: number;
+  /** Time for a whole command line to arrive after our last reply, however it trickles in. */
+  readonly commandTimeoutSeconds: number;
+  /** Average bytes per second DATA must keep up after its first minute. */
+  readonly minDataRate: number;
+  /** Longest a connection may stay, whatever it does. */
+  readonly sessionTimeoutSeconds: number;
+  /** NOOP, RSET, HELP, VRFY, EXPN, HELO and EHLO allowed per connection, as Postfix's smtpd_junk_command_limit. */
+  readonly junkCommandLimit: number;
+  /** Unknown recipients on one connection before replies slow down (directory harvesting). */
+  readonly unknownRecipientsBeforeDelay: number;
+  /** Unknown recipients on one connection before it is closed with 421. */
+  readonly unknownRecipientLimit: number;
 }
 
 export interface QueueConfig {

@@ -134,6 +134,13 @@ const RULES: RulesFor<Config> = {
     authFailureMaxDelayMs: timerMs,
     authFailureLimit: positive,
     authFailureWindowSeconds: timerSeconds,
+    tlsHandshakeSeconds: timerSeconds,
+    commandTimeoutSeconds: timerSeconds,
+    minDataRate: positive,
+    sessionTimeoutSeconds: timerSeconds,
+    junkCommandLimit: positive,
+    unknownRecipientsBeforeDelay: positive,
+    unknownRecipientLimit: positive,
   },
   queue: {
     retryFirstSeconds: timerSeconds,

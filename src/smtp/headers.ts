@@ -17,6 +17,11 @@ export interface HeaderEdits {
 }
 
 export class HeaderEditor extends Transform {
+  /**
+   * The client's header block as it came (latin1), once its end was found; undefined before that, or
+   * when it was not looked at (nothing to add) or was longer than MAX_HEADER_SCAN.
+   */
+  headerBlock: string | undefined;
   private scanning: boolean;
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -58,7 +63,8 @@ export class HeaderEditor extends Transform {
     const buffer = Buffer.concat(this.held, this.heldBytes);
     this.held = [];
     const block = buffer.subarray(0, end);
-    const present = headerNames(block.toString('latin1'));
+    this.headerBlock = block.toString('latin1');
+    const present = headerNames(this.headerBlock);
     let added = this.edits.addIfMissing
       .filter((h) => !present.has(h.name.toLowerCase()))
       .map((h) => `${h.name}: ${h.value()}\r\n`)

@@ -1,24 +1,5 @@
-// Per-client limits: simultaneous connections, and failed AUTH attempts (a delay that doubles with
-// each failure, then a temporary refusal), the way Postfix's anvil and Dovecot's auth penalty work.
-
-export class ConnectionLimiter {
-  private readonly open = new Map<string, number>();
-  constructor(private readonly perClient: number) {}
-
-  /** Counts a new connection; false when the client already has its share. */
-  acquire(client: string): boolean {
-    const count = this.open.get(client) ?? 0;
-    if (count >= this.perClient) return false;
-    this.open.set(client, count + 1);
-    return true;
-  }
-
-  release(client: string): void {
-    const count = (this.open.get(client) ?? 1) - 1;
-    if (count <= 0) this.open.delete(client);
-    else this.open.set(client, count);
-  }
-}
+// Failed AUTH attempts per client: a delay that doubles with each failure, then a temporary refusal,
+// the way Postfix's anvil and Dovecot's auth penalty work. (Connections per client: gate.ts.)
 
 export interface AuthThrottleSettings {
   authFailureDelayMs: number;

@@ -6,10 +6,10 @@
 import type { Directory } from '../core/interfaces.js';
 import type { Resolution } from '../core/types.js';
 import { parseAddress } from '../core/address.js';
-import { replies, type SmtpReplyError } from './replies.js';
+import { replies, type SmtpReply } from './replies.js';
 import type { SessionState } from './session.js';
 
-export async function checkSender(directory: Directory, state: SessionState, sender: string): Promise<SmtpReplyError | null> {
+export async function checkSender(directory: Directory, state: SessionState, sender: string): Promise<SmtpReply | null> {
   if (state.listener === 'mx') return null;
   if (!state.user) return replies.authRequired();
   // A user's mail carries their own address; `<>` is for bounces, which users do not send.
@@ -17,7 +17,9 @@ export async function checkSender(directory: Directory, state: SessionState, sen
   return null;
 }
 
-export async function routeRecipient(directory: Directory, state: SessionState, recipient: string): Promise<Resolution | SmtpReplyError> {
+export async function routeRecipient(directory: Directory, state: SessionState, recipient: string, hostname: string): Promise<Resolution | SmtpReply> {
+  // RFC 5321 4.5.1: `RCPT TO:<Postmaster>` without a domain must be accepted: the box's own postmaster.
+  if (recipient.toLowerCase() === 'postmaster') return (await postmaster(directory, hostname)) ?? replies.userUnknown(recipient);
   const parsed = parseAddress(recipient);
   if (!parsed) return replies.userUnknown(recipient);
   if (await directory.isLocalDomain(parsed.domain)) {
@@ -25,4 +27,11 @@ export async function routeRecipient(directory: Directory, state: SessionState, 
   }
   if (state.listener !== 'mx' && state.user) return { local: [], remote: [recipient] };
   return replies.relayDenied(recipient);
+}
+
+/** Postmaster of the box's hostname when that is one of its domains, else of its first domain. */
+async function postmaster(directory: Directory, hostname: string): Promise<Resolution | null> {
+  const domains = await directory.listDomains();
+  const domain = domains.includes(hostname.toLowerCase()) ? hostname.toLowerCase() : domains[0];
+  return domain ? directory.resolve(`postmaster@${domain}`) : null;
 }

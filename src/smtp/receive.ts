@@ -2,16 +2,19 @@
 // local mailboxes and/or the outbound queue in one durable batch, and only then answers 250.
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { randomBytes } from 'node:crypto';
-import type { Disposition, MailStore } from '../core/interfaces.js';
+import type { Directory, Disposition, MailStore } from '../core/interfaces.js';
+import { checkAuthors } from './authors.js';
 import type { EventBus } from '../core/events.js';
 import type { RecipientDsn } from '../core/types.js';
 import { HeaderEditor, rfc5322Date } from './headers.js';
-import { replies, type SmtpReplyError } from './replies.js';
+import { ClientGone } from './boundary.js';
+import { replies, reply } from './replies.js';
 import { reserveReached } from './storage.js';
 import type { SessionState } from './session.js';
 
 export interface ReceiveContext {
   store: MailStore;
+  directory: Directory;
   bus: EventBus;
   hostname: string;
   maxMessageSize: number;
@@ -24,6 +27,7 @@ export interface ReceiveContext {
 // smtp-server copies it once more; V8 frees them only after tens of MB have piled up, too much on a
 // 512 MB Pi), and a look at the free disk space (storage.ts).
 const CHECK_EVERY = 1024 * 1024;
+const RATE_CHECK_MS = 5_000;
 
 export async function receiveMessage(stream: SMTPServerDataStream, session: SMTPServerSession, state: SessionState, ctx: ReceiveContext): Promise<string> {
   const writer = await ctx.store.createMessage();
@@ -34,11 +38,13 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
       { name: 'Date', value: () => rfc5322Date() },
     ],
   });
-  // smtp-server destroys the stream when the client goes away mid-message; pass that on.
-  stream.once('error', (err) => editor.destroy(err));
+  // smtp-server destroys the stream when the client goes away mid-message (with an ECONNECTION error
+  // when someone listens, as here); pass that on as what it is.
+  stream.once('error', (err: NodeJS.ErrnoException) => editor.destroy(err.code === 'ECONNECTION' ? new ClientGone() : err));
   stream.once('close', () => {
-    if (!stream.readableEnded) editor.destroy(new Error('connection closed during DATA'));
+    if (!stream.readableEnded) editor.destroy(new ClientGone());
   });
+  watchRate(stream, state);
   let failure: unknown;
   try {
     let sinceReclaim = 0;
@@ -63,6 +69,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     }
     if (stream.sizeExceeded) throw replies.tooBig(ctx.maxMessageSize);
     if (failure !== undefined) throw failure;
+    if (state.user) await checkSubmittedAuthors(editor, state.user, ctx.directory);
     const disposition = dispose(session, state);
     const result = await writer.commit(disposition);
     const local = disposition.mailboxes;
@@ -72,15 +79,49 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     if (result.queueId) ctx.bus.emit('message.queued', { queueId: result.queueId, messageId: result.messageId, recipients: remote });
     return `Ok: queued as ${result.messageId}`;
   } catch (err) {
-    await writer.abort().catch((abortErr: unknown) => state.log.error({ err: abortErr }, 'could not discard a failed message'));
-    if ((err as SmtpReplyError).responseCode) throw err;
-    if ((err as Error).message === 'connection closed during DATA') {
-      state.log.info({ msgid: writer.messageId }, 'client disconnected during DATA; nothing kept');
-      throw err;
-    }
-    state.log.error({ err, msgid: writer.messageId }, 'could not store a message');
-    throw replies.storeFailed();
+    // Whatever went wrong, nothing of this message stays; the boundary (boundary.ts) says what to answer.
+    await writer.abort().catch((abortErr: unknown) => state.log.error({ err: abortErr, msgid: writer.messageId }, 'could not discard a failed message'));
+    throw err;
   }
+}
+
+/** Submission: the From: and Sender: headers must name the user's own addresses (authors.ts). */
+async function checkSubmittedAuthors(editor: HeaderEditor, user: string, directory: Directory): Promise<void> {
+  // A header block too long to have been looked at cannot be vouched for.
+  if (editor.headerBlock === undefined) throw reply(552, '5.6.0', 'Message header too long to check');
+  const refusal = await checkAuthors(directory, user, editor.headerBlock);
+  if (refusal) throw refusal;
+}
+
+/**
+ * Counts the body's bytes as they arrive, before anything holds them, and ends a trickle or a stall
+ * (deadlines.ts): on each chunk, and every few seconds in case none comes (smtp-server's idle timeout
+ * does not run while our DATA hook is reading).
+ */
+function watchRate(stream: SMTPServerDataStream, state: SessionState): void {
+  const clock = state.clock;
+  if (!clock) return;
+  const startedAt = Date.now();
+  let received = 0;
+  const check = () => {
+    if (!clock.dataTooSlow(startedAt, received)) return;
+    stop();
+    state.log.info({ received }, 'DATA too slow; closing the connection');
+    clock.endSlowData();
+  };
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    check();
+  };
+  const timer = setInterval(check, RATE_CHECK_MS);
+  timer.unref();
+  const stop = () => {
+    clearInterval(timer);
+    stream.off('data', onData);
+  };
+  stream.on('data', onData);
+  stream.once('end', stop);
+  stream.once('close', stop);
 }
 
 function senderOf(session: SMTPServerSession): string {

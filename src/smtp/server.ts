@@ -5,12 +5,16 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { Logger } from 'pino';
 import type { Authenticator, Directory, MailStore } from '../core/interfaces.js';
 import type { EventBus } from '../core/events.js';
-import { AuthThrottle, ConnectionLimiter } from './limits.js';
+import { connectionOf, observe } from './connection-hooks.js';
+import { SessionClock } from './deadlines.js';
+import { ConnectionGate } from './gate.js';
+import { AuthThrottle } from './limits.js';
 import { checkSender, routeRecipient } from './policy.js';
 import { receiveMessage } from './receive.js';
 import { roomForMessage } from './storage.js';
-import { replies } from './replies.js';
-import { attachState, sessionState, type Listener } from './session.js';
+import { answer } from './boundary.js';
+import { replies, SmtpReply } from './replies.js';
+import { attachState, sessionState, type Listener, type SessionState } from './session.js';
 
 export interface SmtpSettings {
   hostname: string;
@@ -23,6 +27,13 @@ export interface SmtpSettings {
   authFailureMaxDelayMs: number;
   authFailureLimit: number;
   authFailureWindowSeconds: number;
+  tlsHandshakeSeconds: number;
+  commandTimeoutSeconds: number;
+  minDataRate: number;
+  sessionTimeoutSeconds: number;
+  junkCommandLimit: number;
+  unknownRecipientsBeforeDelay: number;
+  unknownRecipientLimit: number;
 }
 
 export interface SmtpDeps {
@@ -47,13 +58,21 @@ interface Running {
   server: SMTPServer;
 }
 
+const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** Postfix's smtpd_error_sleep_time. */
+const UNKNOWN_RECIPIENT_DELAY_MS = 1_000;
+
 const SERVICE_NAMES: Record<Listener, string> = { mx: 'smtp', submission: 'submission', smtps: 'smtps' };
 
 export class SmtpService {
   private readonly running: Running[] = [];
   /** Messages being received: stop() waits for them, so none is cut off from the store mid-write. */
   private readonly receiving = new Set<Promise<unknown>>();
-  private readonly limiter: ConnectionLimiter;
+  private readonly gate: ConnectionGate;
   private readonly throttle: AuthThrottle;
   private stopping = false;
 
@@ -61,7 +80,7 @@ export class SmtpService {
     private readonly settings: SmtpSettings,
     private readonly deps: SmtpDeps,
   ) {
-    this.limiter = new ConnectionLimiter(settings.maxConnectionsPerClient);
+    this.gate = new ConnectionGate(settings, (address, reason) => deps.log.info({ svc: 'smtp', remoteAddress: address }, `connection refused: ${reason}`));
     this.throttle = new AuthThrottle(settings);
   }
 
@@ -69,7 +88,10 @@ export class SmtpService {
   async listen(endpoints: SmtpEndpoint[]): Promise<SmtpEndpoint[]> {
     const bound: SmtpEndpoint[] = [];
     for (const endpoint of endpoints) {
-      const server = new SMTPServer(this.options(endpoint));
+      const holder: { server?: SMTPServer } = {};
+      const server = new SMTPServer(this.options(endpoint, holder));
+      holder.server = server;
+      this.gate.guard(server.server, endpoint.listener === 'smtps');
       server.on('error', (err) => this.deps.log.error({ err, svc: SERVICE_NAMES[endpoint.listener] }, 'SMTP server error'));
       const port = await new Promise<number>((resolve, reject) => {
         server.server.once('error', reject);
@@ -117,15 +139,20 @@ export class SmtpService {
     }
   }
 
-  private options(endpoint: SmtpEndpoint): SMTPServerOptions {
+  private options(endpoint: SmtpEndpoint, holder: { server?: SMTPServer }): SMTPServerOptions {
     const { settings, deps } = this;
     const secure = endpoint.listener === 'smtps';
     return {
       name: settings.hostname,
-      banner: 'Letterbox ESMTP',
+      // smtp-server greets with `<name> ESMTP <banner>`.
+      banner: 'Letterbox',
       secure,
       key: deps.tls.key,
       cert: deps.tls.cert,
+      // TLS 1.2 and 1.3 only, and in 1.2 only forward-secret AEAD suites (RFC 9325 4.2), not the CBC-SHA1
+      // and CCM8 suites OpenSSL's default list still has. TLS 1.3's suites are all AEAD.
+      minVersion: 'TLSv1.2',
+      ciphers: TLS12_CIPHERS,
       size: settings.maxMessageSize,
       rejectOversized: true,
       maxRecipients: settings.maxRecipients,
@@ -140,7 +167,7 @@ export class SmtpService {
       hideENHANCEDSTATUSCODES: false,
       disableReverseLookup: true,
       logger: false,
-      onConnect: (session, callback) => this.onConnect(endpoint, session, callback),
+      onConnect: (session, callback) => this.onConnect(endpoint, holder.server, session, callback),
       // RFC 4954 4: no AUTH on 587 until the connection is encrypted, so it is not even advertised.
       onSecure: (_socket, session, callback) => {
         if (endpoint.listener === 'submission') session.disabledCommands = [];
@@ -148,61 +175,64 @@ export class SmtpService {
       },
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, callback) => {
-        this.onAuth(auth.username ?? '', auth.password ?? '', session).then((user) => callback(null, { user }), (err: Error) => callback(err));
+        const state = sessionState(session);
+        answer(async () => ({ user: await this.onAuth(auth.username ?? '', auth.password ?? '', session) }), callback, state.log, 'AUTH', replies.authUnavailable);
       },
       onMailFrom: (address, session, callback) => {
         const state = sessionState(session);
-        const declared = address.args && address.args.SIZE ? Number(address.args.SIZE) || undefined : undefined;
-        roomForMessage(deps.store, settings.maxMessageSize, declared)
-          .then(async (room) => {
-            if (room) return checkSender(deps.directory, state, address.address);
+        answer(async () => {
+          const declared = address.args && address.args.SIZE ? Number(address.args.SIZE) || undefined : undefined;
+          if (!(await roomForMessage(deps.store, settings.maxMessageSize, declared))) {
             state.log.warn({ declared }, 'refused a message: the disk is nearly full');
-            return replies.insufficientStorage();
-          })
-          .then((err) => callback(err), callback);
+            throw replies.insufficientStorage();
+          }
+          const refusal = await checkSender(deps.directory, state, address.address);
+          if (refusal) throw refusal;
+        }, callback, state.log, 'MAIL FROM');
       },
       onRcptTo: (address, session, callback) => {
         const state = sessionState(session);
-        routeRecipient(deps.directory, state, address.address).then((route) => {
-          if (route instanceof Error) {
+        answer(async () => {
+          const route = await routeRecipient(deps.directory, state, address.address, settings.hostname);
+          if (route instanceof SmtpReply) {
             state.log.info({ rcpt: address.address, reply: route.message }, 'recipient refused');
             deps.bus.emit('smtp.rejected', { port: endpoint.port, reason: route.message, remoteAddress: session.remoteAddress });
-            return callback(route);
+            throw route.enhanced === '5.1.1' ? await this.unknownRecipient(state, route) : route;
           }
           state.routes.set(address.address, route);
-          callback();
-        }, callback);
+        }, callback, state.log, 'RCPT TO');
       },
       onData: (stream, session, callback) => {
         const state = sessionState(session);
-        const receiving = receiveMessage(stream, session, state, { store: deps.store, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port, ...(deps.reclaimMemory ? { reclaimMemory: deps.reclaimMemory } : {}) });
+        const receiving = receiveMessage(stream, session, state, { store: deps.store, directory: deps.directory, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port, ...(deps.reclaimMemory ? { reclaimMemory: deps.reclaimMemory } : {}) });
         this.receiving.add(receiving);
         void receiving.finally(() => this.receiving.delete(receiving)).catch(() => {});
-        receiving.then(
-          (message) => {
-            state.routes.clear();
-            callback(null, message);
-            if (this.stopping) setImmediate(() => this.running.forEach(({ server }) => this.closeIdle(server)));
+        answer(
+          async () => {
+            try {
+              return await receiving;
+            } finally {
+              state.routes.clear();
+              if (this.stopping) setImmediate(() => this.running.forEach(({ server }) => this.closeIdle(server)));
+            }
           },
-          (err: Error) => {
-            state.routes.clear();
-            callback(err);
-          },
+          callback,
+          state.log,
+          'DATA',
         );
       },
     };
   }
 
-  private onConnect(endpoint: SmtpEndpoint, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+  private onConnect(endpoint: SmtpEndpoint, server: SMTPServer | undefined, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     const log = this.deps.log.child({ svc: SERVICE_NAMES[endpoint.listener], cid: session.id });
-    const counted = this.limiter.acquire(session.remoteAddress);
-    attachState(session, { log, listener: endpoint.listener, routes: new Map(), counted });
+    this.gate.started(session.remoteAddress, session.remotePort);
+    const connection = server && connectionOf(server, session);
+    const clock = connection && new SessionClock(connection, this.settings, (what) => log.info({ remoteAddress: session.remoteAddress }, `closed the connection: ${what}`));
+    if (connection && clock) observe(connection, clock);
+    attachState(session, { log, listener: endpoint.listener, routes: new Map(), unknownRecipients: 0, ...(clock ? { clock } : {}) });
     if (endpoint.listener === 'submission' && !session.secure) session.disabledCommands = ['AUTH'];
     if (this.stopping) return callback(replies.shuttingDown());
-    if (!counted) {
-      log.warn({ remoteAddress: session.remoteAddress }, 'too many connections from one address');
-      return callback(replies.tooManyConnections());
-    }
     log.debug({ remoteAddress: session.remoteAddress, port: endpoint.port }, 'connected');
     callback();
   }
@@ -210,12 +240,26 @@ export class SmtpService {
   private onClose(session: SMTPServerSession): void {
     try {
       const state = sessionState(session);
-      if (state.counted) this.limiter.release(session.remoteAddress);
-      state.counted = false;
+      state.clock?.dispose();
       state.log.debug('disconnected');
     } catch {
       // A connection that never got as far as onConnect holds nothing.
     }
+  }
+
+  /**
+   * Directory harvesting (trying names to learn which exist): after a few unknown recipients on one
+   * connection each further one is answered a second later, and past the limit the connection is
+   * closed with 421, as Postfix's smtpd_soft_error_limit and smtpd_hard_error_limit do.
+   */
+  private async unknownRecipient(state: SessionState, refusal: SmtpReply): Promise<SmtpReply> {
+    state.unknownRecipients += 1;
+    if (state.unknownRecipients >= this.settings.unknownRecipientLimit) {
+      state.log.info({ unknownRecipients: state.unknownRecipients }, 'too many unknown recipients; closing the connection');
+      return replies.tooManyUnknownRecipients();
+    }
+    if (state.unknownRecipients > this.settings.unknownRecipientsBeforeDelay) await new Promise((resolve) => setTimeout(resolve, UNKNOWN_RECIPIENT_DELAY_MS));
+    return refusal;
   }
 
   // A success does not wipe the client's failures: one valid account must not reset the penalty

@@ -1,6 +1,7 @@
 // What Letterbox remembers about one SMTP session beyond what smtp-server keeps.
 import type { Logger } from 'pino';
 import type { Resolution } from '../core/types.js';
+import type { SessionClock } from './deadlines.js';
 
 export type Listener = 'mx' | 'submission' | 'smtps';
 
@@ -11,7 +12,10 @@ export interface SessionState {
   user?: string;
   /** Where each accepted recipient goes, by the address as given in RCPT TO. */
   routes: Map<string, Resolution>;
-  counted: boolean;
+  /** RCPT TO refused as unknown on this connection (directory harvesting). */
+  unknownRecipients: number;
+  /** The connection's deadlines (deadlines.ts). */
+  clock?: SessionClock;
 }
 
 const states = new WeakMap<object, SessionState>();

@@ -2,6 +2,7 @@
 // forwarding via aliases, catch-all, and the `+detail` sub-addressing of RFC 5233).
 import { isValidDomain, isValidMailboxAddress, normalizeAddress, normalizeDomain, parseAddress, withoutDetail } from '../core/address.js';
 import { LetterboxError } from '../core/errors.js';
+import { checkNewPassword } from '../core/passwords.js';
 import type { Authenticator, Directory } from '../core/interfaces.js';
 import type { Alias, Resolution, User, UserSummary } from '../core/types.js';
 import type { Sublevels } from './db.js';
@@ -52,7 +53,7 @@ export class StoreDirectory implements Directory, Authenticator {
     if (!(await this.isLocalDomain(domain))) throw new LetterboxError('INVALID', `${domain} is not one of this box's domains; add it first (letterbox domain add ${domain})`);
     if (await this.getUser(name)) throw new LetterboxError('ALREADY_EXISTS', `mailbox ${name} already exists`);
     if (await this.sub.aliases.get(name)) throw new LetterboxError('ALREADY_EXISTS', `${name} is an alias`);
-    checkPassword(password);
+    checkNewPassword(password);
     const record: UserRecord = { address: name, passwordHash: await hashPassword(password), quota, createdAt: Date.now() };
     await this.lane.run(async (txn) => {
       txn.batch.put(this.sub.users, name, record);
@@ -87,7 +88,7 @@ export class StoreDirectory implements Directory, Authenticator {
     const name = normalizeAddress(address);
     const record = (await this.sub.users.get(name)) as UserRecord | undefined;
     if (!record) throw new LetterboxError('NOT_FOUND', `no such mailbox: ${name}`);
-    checkPassword(password);
+    checkNewPassword(password);
     const passwordHash = await hashPassword(password);
     await this.lane.run(async (txn) => void txn.batch.put(this.sub.users, name, { ...record, passwordHash }));
   }
@@ -226,7 +227,3 @@ function parseAliasDomain(alias: string): string | null {
   return parseAddress(alias)?.domain ?? null;
 }
 
-function checkPassword(password: string): void {
-  if (password.length < 8) throw new LetterboxError('INVALID', 'a password needs at least 8 characters');
-  if (/[\r\n\0]/.test(password)) throw new LetterboxError('INVALID', 'a password cannot contain line breaks or NUL');
-}

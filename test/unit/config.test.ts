@@ -183,6 +183,8 @@ t.test('development defaults', async (t) => {
   t.strictSame(appliance.smtp, {
     maxMessageSize: 52428800, maxRecipients: 100, maxConnections: 200, maxConnectionsPerClient: 20, socketTimeoutSeconds: 300,
     authFailureDelayMs: 1000, authFailureMaxDelayMs: 16000, authFailureLimit: 10, authFailureWindowSeconds: 900,
+    tlsHandshakeSeconds: 10, commandTimeoutSeconds: 300, minDataRate: 16384, sessionTimeoutSeconds: 3600, junkCommandLimit: 100,
+    unknownRecipientsBeforeDelay: 3, unknownRecipientLimit: 20,
   });
   t.strictSame(appliance.queue, {
     retryFirstSeconds: 300, retryMaxSeconds: 3600, warnAfterSeconds: 14400, expireAfterSeconds: 432000,

@@ -1,6 +1,7 @@
-// Per-client limits: connection slots and the AUTH failure penalty, on a clock the test moves by hand.
+// The AUTH failure penalty per client, on a clock the test moves by hand. (Connections per client are
+// counted at accept, in smtp/gate.ts: test/integration/smtp-limits.test.ts and smtp-slow-clients.test.ts.)
 import t from 'tap';
-import { AuthThrottle, ConnectionLimiter, type AuthThrottleSettings } from '../../src/smtp/limits.js';
+import { AuthThrottle, type AuthThrottleSettings } from '../../src/smtp/limits.js';
 
 const settings: AuthThrottleSettings = {
   authFailureDelayMs: 1_000,
@@ -15,25 +16,6 @@ function throttled(overrides: Partial<AuthThrottleSettings> = {}) {
   const throttle = new AuthThrottle({ ...settings, ...overrides }, () => now);
   return { throttle, advance: (ms: number) => void (now += ms) };
 }
-
-t.test('ConnectionLimiter gives each client its share and no more', async (t) => {
-  const limiter = new ConnectionLimiter(2);
-  t.ok(limiter.acquire('192.0.2.1'));
-  t.ok(limiter.acquire('192.0.2.1'));
-  t.notOk(limiter.acquire('192.0.2.1'), 'the third connection from one address is refused');
-  t.ok(limiter.acquire('192.0.2.2'), 'another address has its own share');
-  limiter.release('192.0.2.1');
-  t.ok(limiter.acquire('192.0.2.1'), 'a closed connection frees its slot');
-  t.notOk(limiter.acquire('192.0.2.1'));
-});
-
-t.test('ConnectionLimiter: releasing more than was acquired gives no extra credit', async (t) => {
-  const limiter = new ConnectionLimiter(1);
-  limiter.release('192.0.2.1');
-  limiter.release('192.0.2.1');
-  t.ok(limiter.acquire('192.0.2.1'));
-  t.notOk(limiter.acquire('192.0.2.1'));
-});
 
 t.test('the delay doubles with each failure up to the maximum', async (t) => {
   const { throttle } = throttled();
