@@ -58,9 +58,15 @@ export async function deliverDirect(domain: string, ledger: RecipientLedger, ctx
       return report;
   }
 
+  const hosts = aheadOfMyself(route.hosts, ctx.timers.hostname);
+  if (hosts.length === 0) {
+    // RFC 5321 5.1: this box is the best MX for the domain, yet the domain is not one of its own.
+    ledger.recordAll(everyone, (a) => outcomeOfReason(a, 'bounced', '5.4.6', `554 5.4.6 mail for ${domain} loops back to myself (${ctx.timers.hostname} is its best MX)`, 'mx'));
+    return report;
+  }
   let attempts = 0;
   let lookupTrouble: string | undefined;
-  for (const host of route.hosts) {
+  for (const host of hosts) {
     if (ledger.unsettled().length === 0 || attempts >= MAX_ADDRESSES_PER_DELIVERY) break;
     const { addresses, temporaryFailure } = await addressesOf(ctx.resolver, host.name);
     if (temporaryFailure) lookupTrouble = temporaryFailure;
@@ -72,6 +78,16 @@ export async function deliverDirect(domain: string, ledger: RecipientLedger, ctx
   }
   if (attempts === 0) noAddressAnywhere(domain, route.implicit, lookupTrouble, ledger);
   return report;
+}
+
+/**
+ * The MX hosts to try: when this box is among them, only those it prefers to itself (RFC 5321 5.1:
+ * "the SMTP client MUST ... discard all records with ... preference ... greater than or equal to" its own).
+ */
+function aheadOfMyself(hosts: MailHost[], myself: string): MailHost[] {
+  const me = myself.toLowerCase().replace(/\.$/, '');
+  const mine = hosts.find((host) => host.name.toLowerCase().replace(/\.$/, '') === me);
+  return mine ? hosts.filter((host) => host.preference < mine.preference) : hosts;
 }
 
 function noAddressAnywhere(domain: string, implicit: boolean, lookupTrouble: string | undefined, ledger: RecipientLedger): void {

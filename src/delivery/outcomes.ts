@@ -16,9 +16,30 @@ export interface Consignment {
 // RFC 3463 2: class "." subject "." detail, right after the basic code (RFC 2034 4).
 const ENHANCED_CODE = /^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})(?=[\s]|$)/;
 
-/** Multi-line replies (RFC 5321 4.2.1) on one line, so the reply fits a DSN's Diagnostic-Code. */
+/**
+ * How much of a remote server's text is kept per recipient: in memory, in the queue entry, in log lines
+ * and in DSNs. A hostile server may answer with up to a megabyte (nodemailer's cap); kept whole, one
+ * message to 100 recipients held 100 MB per attempt. The codes are kept whole, in front.
+ */
+export const MAX_REMOTE_TEXT = 300;
+/** Looked at no further than this: cutting a megabyte down should not cost a megabyte of work. */
+const MAX_REMOTE_SCAN = 4096;
+
+/** Text from a remote server (or quoting one) cut to MAX_REMOTE_TEXT characters, on one line. */
+export function capRemoteText(text: string): string {
+  const line = text.slice(0, MAX_REMOTE_SCAN).replace(/\s+/g, ' ').trim();
+  return line.length > MAX_REMOTE_TEXT ? `${line.slice(0, MAX_REMOTE_TEXT)} [...]` : line;
+}
+
+/**
+ * A reply as kept: a multi-line reply (RFC 5321 4.2.1) on one line with the code and the enhanced code
+ * once, in front (`550-5.1.1 a` / `550 5.1.1 b` becomes `550 5.1.1 a b`), then capped.
+ */
 export function oneLine(reply: string): string {
-  return reply.replace(/\s*\r?\n\s*/g, ' ').trim();
+  const lines = reply.slice(0, MAX_REMOTE_SCAN).split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const [first = '', ...rest] = lines;
+  const continuation = /^\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}(?=\s|$))?\s*/;
+  return capRemoteText([first.replace(/^(\d{3})-/, '$1 '), ...rest.map((line) => line.replace(continuation, ''))].join(' '));
 }
 
 function statusOfClass(digit: string | undefined): DeliveryOutcome['status'] {
@@ -50,7 +71,7 @@ export function outcomeOfReason(
   via: DeliveryPath,
   remoteMta?: string,
 ): DeliveryOutcome {
-  return { address, status, reply: reason, enhancedCode, via, ...(remoteMta ? { remoteMta } : {}) };
+  return { address, status, reply: capRemoteText(reason), enhancedCode, via, ...(remoteMta ? { remoteMta } : {}) };
 }
 
 /** Every recipient of one `deliver()` call with the latest answer about it. */

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SMTPConnectionEnvelope, SMTPEnvelope, SMTPError } from 'nodemailer/lib/smtp-connection';
+import { capRemoteText, oneLine } from './outcomes.js';
 
 export interface SessionPeer {
   /** The address to connect to. */
@@ -39,11 +40,15 @@ export class SessionFailure extends Error {
     readonly stage: 'connect' | 'tls' | 'smtp' | 'auth' | 'lost' | 'local',
     message: string,
     /** The server's reply, when the failure was an answer. */
-    readonly reply?: string,
+    reply?: string,
   ) {
-    super(message);
+    // Both may quote the far side: kept as short as a recipient's reply (outcomes.ts).
+    super(capRemoteText(message));
     this.name = 'SessionFailure';
+    if (reply !== undefined) this.reply = oneLine(reply);
   }
+
+  readonly reply?: string;
 }
 
 export interface TransactionEnvelope {
@@ -90,7 +95,12 @@ function openingFailure(err: SMTPError, connection: SMTPConnection, peer: Sessio
   // A failed handshake shows up as ETLS or as a socket error while the upgrade is under way.
   if (err.code === 'ETLS' || connection.upgrading) return new SessionFailure('tls', `TLS with ${label} failed: ${describe(err)}`, err.response);
   if (err.responseCode) return new SessionFailure('smtp', `${label} refused the session`, err.response);
-  // The server had spoken before the connection broke: it exists, so this is no connect failure.
+  // The server had spoken before the connection broke, or took the connection and never greeted: it
+  // exists, so this is no connect failure and no sign that outbound port 25 is blocked.
+  // (A connection not made in time is CONNECT_TIMEOUT; the other timeouts run on a connected socket.)
+  if (!connection.lastServerResponse && (err.timeoutType === 'GREETING_TIMEOUT' || err.timeoutType === 'SOCKET_TIMEOUT')) {
+    return new SessionFailure('lost', `${label} accepted the connection but never greeted`);
+  }
   if (connection.lastServerResponse) return new SessionFailure('lost', `lost connection with ${label} while setting up the session: ${describe(err)}`);
   return new SessionFailure('connect', `connect to ${label}: ${describe(err)}`);
 }

@@ -6,7 +6,9 @@
 // text/rfc822-headers, or the whole message as message/rfc822 when the client asked RET=FULL (RFC 3461
 // 4.3). The original is never held whole: the header block is read up to its blank line (at most
 // 256 KB) and the original is then dropped; a full copy is piped chunk by chunk and only when it is no
-// larger than `maxReturnBytes` (10 MB), otherwise the headers are returned and the text says so.
+// larger than `maxReturnBytes` (50 KB, as Postfix's bounce_size_limit), otherwise the headers are
+// returned and the text says so. A bounce can go to a forged sender (backscatter), so it must never
+// carry much of what a stranger sent.
 //
 // The caller sends the result from the null reverse-path `<>` (RFC 5321 4.5.5, RFC 3464 2) and decides
 // whether to send one at all: shouldBounce() for the sender, dsnWanted() for each recipient's NOTIFY.
@@ -67,7 +69,7 @@ export interface DsnInput {
   original: () => Readable;
   /** Size of the original in bytes when known (QueueEntry.size); spares a counting pass for RET=FULL. */
   originalSize?: number;
-  /** Largest original returned whole; larger ones are returned as headers. Default 10 MB. */
+  /** Largest original returned whole; larger ones are returned as headers. Default 50 KB. */
   maxReturnBytes?: number;
   /** The queue id, for the postmaster (X-Letterbox-Queue-ID in the report). */
   queueId?: string;
@@ -76,7 +78,7 @@ export interface DsnInput {
   now?: Date;
 }
 
-export const DSN_MAX_RETURN_BYTES = 10 * 1024 * 1024;
+export const DSN_MAX_RETURN_BYTES = 50 * 1024;
 /** A header block longer than this is cut at a line end; no real message gets near it. */
 const MAX_HEADER_BYTES = 256 * 1024;
 
@@ -341,7 +343,7 @@ function explanation(input: DsnInput, plan: Plan, returned: Returned): string[] 
   lines.push('');
   for (const recipient of input.recipients) lines.push(...wrapText(recipientLine(recipient), 76, '    '), '');
   if (returned.mode === 'full') lines.push('A copy of your message is attached.');
-  else if (returned.tooLarge) lines.push(...wrapText(`Your message is larger than ${megabytes(plan.maxReturnBytes)}, so only its headers are attached.`, 76, ''));
+  else if (returned.tooLarge) lines.push(...wrapText(`Your message is larger than ${sizeForPeople(plan.maxReturnBytes)}, so only its headers are attached.`, 76, ''));
   else lines.push('The headers of your message are attached.');
   if (plan.kind !== 'success') lines.push('', `If you need help, forward this report to the postmaster of ${plan.host}.`);
   return lines;
@@ -362,6 +364,7 @@ function latest(dates: (Date | undefined)[]): Date | undefined {
   return dates.reduce<Date | undefined>((max, date) => (date && (!max || date > max) ? date : max), undefined);
 }
 
-function megabytes(bytes: number): string {
+function sizeForPeople(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
 }

@@ -24,7 +24,10 @@ t.test('a reply decides status and enhanced code', async (t) => {
   for (const [reply, status, enhancedCode] of table) {
     t.match(outcomeOfReply('x@y', reply, 'mx.y', 'mx'), { status, enhancedCode, remoteMta: 'mx.y', via: 'mx' }, JSON.stringify(reply));
   }
-  t.equal(outcomeOfReply('x@y', '552-5.2.2 The mailbox is full.\r\n552 5.2.2 Try again never', 'mx.y', 'mx').reply, '552-5.2.2 The mailbox is full. 552 5.2.2 Try again never', 'multi-line replies on one line');
+  t.equal(outcomeOfReply('x@y', '552-5.2.2 The mailbox is full.\r\n552 5.2.2 Try again never', 'mx.y', 'mx').reply, '552 5.2.2 The mailbox is full. Try again never', 'multi-line replies on one line, the codes once');
+  const bloated = outcomeOfReply('x@y', `450 4.2.2 ${'y'.repeat(1024 * 1024)}`, 'mx.y', 'mx');
+  t.equal(bloated.reply.length, 300 + ' [...]'.length, 'a megabyte of text is cut to 300 characters');
+  t.match(bloated, { reply: /^450 4\.2\.2 y+ \[\.\.\.\]$/, enhancedCode: '4.2.2', status: 'deferred' });
 });
 
 t.test('the ledger keeps the latest answer and lists what is still open', async (t) => {
