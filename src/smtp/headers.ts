@@ -14,6 +14,8 @@ export interface HeaderEdits {
   prepend: string[];
   /** Added at the end of the header block unless a header of that name is already present. */
   addIfMissing: { name: string; value: () => string }[];
+  /** Find and keep the header block (headerBlock) even when nothing is to be added. */
+  examine?: boolean;
 }
 
 export class HeaderEditor extends Transform {
@@ -29,7 +31,7 @@ export class HeaderEditor extends Transform {
 
   constructor(private readonly edits: HeaderEdits) {
     super();
-    this.scanning = edits.addIfMissing.length > 0;
+    this.scanning = edits.addIfMissing.length > 0 || edits.examine === true;
     if (edits.prepend.length > 0) this.push(Buffer.from(edits.prepend.join('')));
   }
 

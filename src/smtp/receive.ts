@@ -28,6 +28,8 @@ export interface ReceiveContext {
 // 512 MB Pi), and a look at the free disk space (storage.ts).
 const CHECK_EVERY = 1024 * 1024;
 const RATE_CHECK_MS = 5_000;
+/** Received: headers a message may already carry; ours would be one more. Postfix's hopcount_limit. */
+const MAX_HOPS = 50;
 
 export async function receiveMessage(stream: SMTPServerDataStream, session: SMTPServerSession, state: SessionState, ctx: ReceiveContext): Promise<string> {
   const writer = await ctx.store.createMessage();
@@ -37,6 +39,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
       { name: 'Message-ID', value: () => `<${writer.messageId}.${randomBytes(4).toString('hex')}@${ctx.hostname}>` },
       { name: 'Date', value: () => rfc5322Date() },
     ],
+    examine: true,
   });
   // smtp-server destroys the stream when the client goes away mid-message (with an ECONNECTION error
   // when someone listens, as here); pass that on as what it is.
@@ -69,6 +72,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     }
     if (stream.sizeExceeded) throw replies.tooBig(ctx.maxMessageSize);
     if (failure !== undefined) throw failure;
+    checkHops(editor);
     if (state.user) await checkSubmittedAuthors(editor, state.user, ctx.directory);
     const disposition = dispose(session, state);
     const result = await writer.commit(disposition);
@@ -83,6 +87,17 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     await writer.abort().catch((abortErr: unknown) => state.log.error({ err: abortErr, msgid: writer.messageId }, 'could not discard a failed message'));
     throw err;
   }
+}
+
+/**
+ * RFC 5321 6.3: a message that has passed through too many hosts is in a loop (an alias forwarding to
+ * a remote address that sends everything back, say). Counting Received: headers, as Postfix's
+ * hopcount_limit does, stops it here instead of letting it circle and grow.
+ */
+function checkHops(editor: HeaderEditor): void {
+  if (editor.headerBlock === undefined) throw reply(552, '5.6.0', 'Message header too long');
+  const hops = editor.headerBlock.match(/^Received:/gim)?.length ?? 0;
+  if (hops >= MAX_HOPS) throw reply(554, '5.4.6', `Too many hops (${hops} Received: headers): a mail loop?`);
 }
 
 /** Submission: the From: and Sender: headers must name the user's own addresses (authors.ts). */
