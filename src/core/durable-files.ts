@@ -5,14 +5,19 @@
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
-/** fsync of a directory: makes the names created, renamed or removed in it durable. */
-export async function syncDirectory(path: string): Promise<void> {
+/** fsync of a file that is already written, by its name. */
+export async function syncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/** fsync of a directory: makes the names created, renamed or removed in it durable. */
+export async function syncDirectory(path: string): Promise<void> {
+  await syncFile(path);
 }
 
 /**

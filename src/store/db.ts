@@ -37,8 +37,11 @@
 //
 // A message delivered to several mailboxes and the queue is stored once; MessageRecord.refs counts
 // the mailbox entries and queue entries that point at it, and the bodies go when it reaches zero.
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
+import { syncDirectory, syncFile } from '../core/durable-files.js';
 import { LetterboxError } from '../core/errors.js';
 
 export const SCHEMA_VERSION = 1;
@@ -80,10 +83,12 @@ export interface OpenDb {
   sub: Sublevels;
 }
 
+// writeBufferSize is classic-level's (LevelDB) option; `level`'s types list only the common ones.
+const OPTIONS = { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_SIZE } as { valueEncoding: 'json' };
+
 export async function openDb(location: string): Promise<OpenDb> {
-  // writeBufferSize is classic-level's (LevelDB) option; `level`'s types list only the common ones.
-  const options = { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_SIZE } as { valueEncoding: 'json' };
-  const db = new Level<string, Json>(location, options);
+  if (!(await isStore(location))) await createStore(location);
+  const db = new Level<string, Json>(location, OPTIONS);
   try {
     await db.open();
   } catch (err) {
@@ -111,6 +116,35 @@ export async function openDb(location: string): Promise<OpenDb> {
   };
   await migrate(db, sub);
   return { db, sub };
+}
+
+async function isStore(location: string): Promise<boolean> {
+  return stat(join(location, 'CURRENT')).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+}
+
+/**
+ * Makes a new, empty store beside its final name and renames it into place once every file of it is
+ * durable. LevelDB 1.20 closes its first MANIFEST without syncing it and then points a synced CURRENT
+ * at it: a power cut there leaves a store that never opens again ("no meta-nextfile entry"). A store
+ * directory without CURRENT holds nothing LevelDB can read, so it is made again.
+ */
+async function createStore(location: string): Promise<void> {
+  const building = `${location}.new`;
+  await rm(building, { recursive: true, force: true });
+  const db = new Level<string, Json>(building, OPTIONS);
+  await db.open();
+  await db.close();
+  for (const name of await readdir(building)) await syncFile(join(building, name));
+  await syncDirectory(building);
+  await rm(location, { recursive: true, force: true });
+  await rename(building, location);
+  await syncDirectory(dirname(location));
 }
 
 async function migrate(db: Level<string, Json>, sub: Sublevels): Promise<void> {

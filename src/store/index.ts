@@ -1,5 +1,6 @@
 // The store: opens LevelDB, sweeps what a crash left, and implements the core contracts on it.
 import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Level } from 'level';
 import type { CommitResult, Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
@@ -37,8 +38,8 @@ export class Store implements MailStore, QueueStore, SettingsStore {
   }
 
   static async open(location: string): Promise<Store> {
-    // LevelDB creates its directory but does not make the new name durable.
-    await makeDirectoryDurably(location);
+    // The store itself is made whole under another name and renamed into place (db.ts).
+    await makeDirectoryDurably(dirname(location));
     const { db, sub } = await openDb(location);
     const names = new NameSync(location);
     await names.start();
