@@ -2,6 +2,8 @@
 // The `letterbox` command. Every command but `serve` runs an admin operation: through the admin
 // socket when `serve` is running (LevelDB admits one process), else on the store opened here.
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import type { Logger } from 'pino';
 import { ConfigError, isLetterboxError } from './core/errors.js';
 import { loadConfig, prepareDataDir, type Config } from './config/index.js';
 import { runOperation, type AdminParams } from './admin/api.js';
@@ -142,8 +144,30 @@ async function runAdmin(config: Config, op: string, params: AdminParams): Promis
   }
 }
 
+/**
+ * Keeps V8's young generation at its first size (two 1 MB semi-spaces) instead of letting it grow to two
+ * of 16 MB under a burst of connections, 30 MB that stay resident afterwards (issue 6, measured by
+ * scripts/bench/memory.mjs). Set at run time because V8 raises a factor below 2 given on the command line
+ * while it sets the heap up; read at each growth, so setting it now holds from here on.
+ */
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+/**
+ * glibc keeps each libuv worker thread's 16 MiB scrypt block (one password check) unless its mmap
+ * threshold is fixed, which only the environment can do, before the process starts: systemd's unit does.
+ */
+function noteMallocSetting(log: Logger): void {
+  if (process.platform !== 'linux' || process.env.MALLOC_MMAP_THRESHOLD_ || process.env.GLIBC_TUNABLES?.includes('mmap_threshold')) return;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  if (header?.glibcVersionRuntime) log.info('MALLOC_MMAP_THRESHOLD_ is not set: each password check may leave 16 MiB resident, up to 60-90 MB (systemd/letterbox.service sets it)');
+}
+
 async function serve(config: Config): Promise<void> {
+  keepYoungGenerationSmall();
   const log = createLogger(config.log.level);
+  noteMallocSetting(log);
   const appliance = await startAppliance(config, log).catch((err: unknown) => {
     log.fatal({ err }, 'could not start');
     throw err;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { prepareDataDir, type Config } from './config/index.js';
 import type { DeliveryOutcome, RelaySettings, StoreCheckReport } from './core/types.js';
 import { EventBus } from './core/events.js';
+import { LoginGuard, settingsPersistence } from './core/login-guard.js';
 import { RELAY_SETTING } from './admin/relay.js';
 import { adminSocketPath, startAdminSocket } from './admin/socket.js';
 import { createDeliveryAgent, testRelay } from './delivery/index.js';
@@ -114,9 +115,14 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     await scheduler.start();
     stack.push(() => scheduler.stop(10_000));
 
+    // One guard for every service that takes a password, its state kept in the store across restarts.
+    const loginGuard = new LoginGuard(config.smtp, settingsPersistence(store), Date.now, (err) => log.error({ err }, 'could not save the failed-login state'));
+    await loginGuard.load();
+    stack.push(() => loginGuard.stop());
+
     const smtp = new SmtpService(
       { hostname: config.hostname, ...config.smtp },
-      { directory: store.directory, authenticator: store.directory, store, bus, log, tls, reclaimMemory: youngGenerationCollector(log) },
+      { directory: store.directory, authenticator: store.directory, loginGuard, store, bus, log, tls, reclaimMemory: youngGenerationCollector(log) },
     );
     stack.push(() => smtp.stop(10_000));
     const endpoints = await smtp.listen(smtpEndpoints(config));

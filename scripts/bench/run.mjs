@@ -10,7 +10,10 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = [{ name: 'smtp', module: './smtp-accept.mjs' }];
+const BENCHMARKS = [
+  { name: 'smtp', module: './smtp-accept.mjs' },
+  { name: 'memory', module: './memory.mjs' },
+];
 const OUTPUT = fileURLToPath(new URL('../../docs/PERFORMANCE.md', import.meta.url));
 
 function quietly(command, args) {

@@ -14,6 +14,9 @@ function smtpDefaults(): SmtpConfig {
     authFailureMaxDelayMs: 16_000,
     authFailureLimit: 10,
     authFailureWindowSeconds: 900,
+    authAccountFailureLimit: 20,
+    authKnownAddressSeconds: 2_592_000, // 30 days
+    authFailuresPerConnection: 3,
     tlsHandshakeSeconds: 10,
     commandTimeoutSeconds: 300, // RFC 5321 4.5.3.2.7
     minDataRate: 16_384, // 50 MiB in 53 minutes, inside the session limit; Postfix asks 500 B/s but has no session limit

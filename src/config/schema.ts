@@ -57,6 +57,15 @@ export interface SmtpConfig {
   /** After this many failures from one address within the window, AUTH gets a temporary refusal. */
   readonly authFailureLimit: number;
   readonly authFailureWindowSeconds: number;
+  /**
+   * Failures against one account within the window, from addresses that have not logged in to it lately,
+   * after which such addresses get a temporary refusal for that account (addresses it knows still log in).
+   */
+  readonly authAccountFailureLimit: number;
+  /** How long an address that logged in to an account stays known to that account. */
+  readonly authKnownAddressSeconds: number;
+  /** Failed AUTH commands on one connection before it is closed with 421 4.7.0. */
+  readonly authFailuresPerConnection: number;
   /** An implicit-TLS (465) connection must finish its handshake this soon after it is accepted. */
   readonly tlsHandshakeSeconds: number;
   /** Time for a whole command line to arrive after our last reply, however it trickles in. */

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'STORE_FAILED'
   | 'TOO_LARGE'
   | 'ABORTED'
+  /** Too much work of this kind is waiting already (password checks): try again later. */
+  | 'BUSY'
   | 'CONFIG';
 
 export class LetterboxError extends Error {

@@ -15,11 +15,17 @@ export class ClientGone extends Error {
 
 type Callback<T> = (err: Error | null | undefined, value?: T) => void;
 
+/** Where the boundary writes: faults of ours to `log` with their stack, client behaviour through `note`. */
+export interface HookLog {
+  readonly log: Logger;
+  note(kind: 'gone', fields: object, message: string): void;
+}
+
 /**
  * Settles a hook's `callback` with the outcome of `work`. `fault` is the reply for an unexpected error
  * (451 4.3.0 for the mail transaction, 454 4.7.0 for AUTH); `what` names the step in the log line.
  */
-export function answer<T>(work: () => Promise<T>, callback: Callback<T>, log: Logger, what: string, fault: () => SmtpReply = replies.localFault): void {
+export function answer<T>(work: () => Promise<T>, callback: Callback<T>, log: HookLog, what: string, fault: () => SmtpReply = replies.localFault): void {
   let running: Promise<T>;
   try {
     running = work();
@@ -33,12 +39,12 @@ export function answer<T>(work: () => Promise<T>, callback: Callback<T>, log: Lo
 }
 
 /** What the client is told of `err`. */
-export function asReply(err: unknown, log: Logger, what: string, fault: () => SmtpReply = replies.localFault): Error {
+export function asReply(err: unknown, log: HookLog, what: string, fault: () => SmtpReply = replies.localFault): Error {
   if (err instanceof SmtpReply) return err;
   if (err instanceof ClientGone) {
-    log.info(`${what}: ${err.message}; nothing kept`);
+    log.note('gone', {}, `${what}: ${err.message}; nothing kept`);
     return err;
   }
-  log.error({ err }, `${what} failed`);
+  log.log.error({ err }, `${what} failed`);
   return fault();
 }

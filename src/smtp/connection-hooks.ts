@@ -1,8 +1,10 @@
 // The few smtp-server connection internals Letterbox relies on, in one place (smtp-server is pinned to
 // an exact version in package.json for this reason): every reply goes through SMTPConnection.send(),
-// every command through _onCommand(). Patched once, at import, to let a per-connection observer see both
-// (deadlines.ts), and to correct two replies (below).
-import type { SMTPServer, SMTPServerSession } from 'smtp-server';
+// every command through _onCommand(), every implicit-TLS handshake through SMTPServer._upgrade(). Patched
+// once, at import, to let a per-connection observer see replies and commands (deadlines.ts), to correct
+// two replies, and to end a connection in its TLS handshake safely (below).
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection';
 
 export interface ConnectionObserver {
@@ -75,6 +77,36 @@ if (!proto.__letterboxPatched) {
     },
   });
   proto.__letterboxPatched = true;
+}
+
+// The implicit-TLS handshake (465), SMTPServer._upgrade():
+// - A failed one reaches the server's 'error' event without the client's address when the socket closed
+//   first (Node forgets a closed socket's address): it is noted before, so the log line can name it and
+//   be rate-limited per address (notices.ts).
+// - The TLS socket it lays over the accepted one is remembered: a connection must be ended through it.
+//   Destroying the accepted socket underneath a handshake in progress frees the handle the TLS layer
+//   still uses, and Node 20 dies of a segmentation fault (the handshake deadline in gate.ts did that).
+type Upgrade = (socket: Socket, callback: (err: (Error & { remoteAddress?: string }) | null, tls?: unknown) => void) => void;
+const serverProto = SMTPServer.prototype as unknown as { _upgrade: Upgrade; __letterboxPatched?: boolean };
+const tlsOver = new WeakMap<Socket, Socket>();
+if (!serverProto.__letterboxPatched) {
+  const upgrade = serverProto._upgrade;
+  serverProto._upgrade = function (this: { _pendingSockets?: Map<Socket, Socket> }, socket, callback) {
+    const address = socket.remoteAddress;
+    const result = upgrade.call(this, socket, (err, tls) => {
+      if (err && !err.remoteAddress && address) err.remoteAddress = address;
+      callback(err, tls);
+    });
+    const secure = this._pendingSockets?.get(socket);
+    if (secure && secure !== socket) tlsOver.set(socket, secure);
+    return result;
+  };
+  serverProto.__letterboxPatched = true;
+}
+
+/** Ends an accepted connection, through the TLS socket laid over it when there is one. */
+export function destroyConnection(socket: Socket): void {
+  (tlsOver.get(socket) ?? socket).destroy();
 }
 
 /** AUTH is off for this session only (587 before STARTTLS), not for the whole listener (port 25). */

@@ -73,6 +73,9 @@ export class SessionClock implements ConnectionObserver {
   }
 
   private armCommand(): void {
+    // A reply can still be sent after the connection closed (our DATA hook answering a client that left):
+    // a timer armed then would hold the whole connection for commandTimeoutSeconds.
+    if (this.closed) return;
     clearTimeout(this.commandTimer);
     this.commandTimer = setTimeout(() => this.end('command time limit', '4.4.2 Timeout waiting for a command, closing connection'), this.settings.commandTimeoutSeconds * 1000);
     this.commandTimer.unref();

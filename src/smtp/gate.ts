@@ -5,6 +5,7 @@
 //   connections that never send a ClientHello cannot fill the server.
 // Refused connections are told `421 4.7.0` where a reply can be read (25, 587) and dropped on 465.
 import type { Server, Socket } from 'node:net';
+import { destroyConnection } from './connection-hooks.js';
 import { replies } from './replies.js';
 
 export interface GateSettings {
@@ -65,7 +66,7 @@ export class ConnectionGate {
     const timer = setTimeout(() => {
       this.handshakes.delete(key);
       this.refused(address, 'no TLS handshake');
-      socket.destroy();
+      destroyConnection(socket);
     }, this.settings.tlsHandshakeSeconds * 1000);
     timer.unref();
     this.handshakes.set(key, timer);

@@ -121,7 +121,7 @@ function watchRate(stream: SMTPServerDataStream, state: SessionState): void {
   const check = () => {
     if (!clock.dataTooSlow(startedAt, received)) return;
     stop();
-    state.log.info({ received }, 'DATA too slow; closing the connection');
+    state.note('deadline', { received }, 'DATA too slow; closing the connection');
     clock.endSlowData();
   };
   const onData = (chunk: Buffer) => {

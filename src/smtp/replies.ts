@@ -27,6 +27,7 @@ export const replies = {
   authRequired: () => reply(530, '5.7.0', 'Authentication required'),
   authFailed: () => reply(535, '5.7.8', 'Authentication credentials invalid'),
   authThrottled: () => reply(454, '4.7.0', 'Too many failed authentication attempts; try again later'),
+  tooManyAuthFailures: () => reply(421, '4.7.0', 'Too many failed authentication attempts; closing connection'),
   // RFC 4954 6: a temporary failure of the authentication mechanism itself.
   authUnavailable: () => reply(454, '4.7.0', 'Temporary authentication failure; try again later'),
   tooManyConnections: () => reply(421, '4.7.0', 'Too many connections from your address; try again later'),

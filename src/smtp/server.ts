@@ -1,14 +1,18 @@
 // The SMTP service: one smtp-server instance per (listener, address). Port 25 (MX) has no AUTH;
 // 587 requires STARTTLS before AUTH (smtp-server refuses AUTH on a clear connection); 465 is TLS
-// from the first byte. Limits per client address and on failed logins apply to all of them.
+// from the first byte. Limits per client address and on failed logins apply to all of them; failed
+// logins are counted by the process's one LoginGuard (core/login-guard.ts), shared with the services
+// to come. What clients do is logged through ClientNotices (notices.ts), rate-limited per address.
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import type { Authenticator, Directory, MailStore } from '../core/interfaces.js';
 import type { EventBus } from '../core/events.js';
+import { isLetterboxError } from '../core/errors.js';
+import type { LoginGuard } from '../core/login-guard.js';
 import { connectionOf, observe } from './connection-hooks.js';
 import { SessionClock } from './deadlines.js';
 import { ConnectionGate } from './gate.js';
-import { AuthThrottle } from './limits.js';
+import { ClientNotices, clientFault, type NoticeKind } from './notices.js';
 import { checkSender, routeRecipient } from './policy.js';
 import { receiveMessage } from './receive.js';
 import { roomForMessage } from './storage.js';
@@ -27,6 +31,7 @@ export interface SmtpSettings {
   authFailureMaxDelayMs: number;
   authFailureLimit: number;
   authFailureWindowSeconds: number;
+  authFailuresPerConnection: number;
   tlsHandshakeSeconds: number;
   commandTimeoutSeconds: number;
   minDataRate: number;
@@ -39,6 +44,8 @@ export interface SmtpSettings {
 export interface SmtpDeps {
   directory: Directory;
   authenticator: Authenticator;
+  /** Counts failed logins per address and per account, before each password check. */
+  loginGuard: LoginGuard;
   store: MailStore;
   bus: EventBus;
   log: Logger;
@@ -73,15 +80,17 @@ export class SmtpService {
   /** Messages being received: stop() waits for them, so none is cut off from the store mid-write. */
   private readonly receiving = new Set<Promise<unknown>>();
   private readonly gate: ConnectionGate;
-  private readonly throttle: AuthThrottle;
+  private readonly notices: ClientNotices;
   private stopping = false;
 
   constructor(
     private readonly settings: SmtpSettings,
     private readonly deps: SmtpDeps,
   ) {
-    this.gate = new ConnectionGate(settings, (address, reason) => deps.log.info({ svc: 'smtp', remoteAddress: address }, `connection refused: ${reason}`));
-    this.throttle = new AuthThrottle(settings);
+    this.notices = new ClientNotices(deps.log);
+    const log = deps.log.child({ svc: 'smtp' });
+    // A handshake that never came is a deadline; a connection over the address's share, a refusal.
+    this.gate = new ConnectionGate(settings, (address, reason) => this.notices.note(log, address, reason === 'no TLS handshake' ? 'deadline' : 'refused', {}, `connection refused: ${reason}`));
   }
 
   /** Starts every endpoint; resolves with the ports actually bound. */
@@ -92,7 +101,8 @@ export class SmtpService {
       const server = new SMTPServer(this.options(endpoint, holder));
       holder.server = server;
       this.gate.guard(server.server, endpoint.listener === 'smtps');
-      server.on('error', (err) => this.deps.log.error({ err, svc: SERVICE_NAMES[endpoint.listener] }, 'SMTP server error'));
+      const serviceLog = this.deps.log.child({ svc: SERVICE_NAMES[endpoint.listener] });
+      server.on('error', (err) => this.onServerError(serviceLog, err));
       const port = await new Promise<number>((resolve, reject) => {
         server.server.once('error', reject);
         server.server.listen({ port: endpoint.port, host: endpoint.host, ipv6Only: endpoint.host.includes(':') }, () => {
@@ -127,6 +137,18 @@ export class SmtpService {
     );
     this.running.length = 0;
     await Promise.allSettled([...this.receiving]);
+    this.notices.dispose();
+  }
+
+  /**
+   * smtp-server reports here what goes wrong outside a command: mostly clients that break off a TLS
+   * handshake or reset the connection, which is their business (info, rate-limited); the rest is ours.
+   */
+  private onServerError(log: Logger, err: Error & { code?: string }): void {
+    const client = clientFault(err);
+    if (!client) return void log.error({ err }, 'SMTP server error');
+    const what = client.kind === 'tls' ? 'TLS handshake failed' : 'connection broken by the client';
+    this.notices.note(log, client.address, client.kind, { code: err.code, reason: err.message }, what);
   }
 
   private closeIdle(server: SMTPServer): void {
@@ -176,7 +198,15 @@ export class SmtpService {
       onClose: (session) => this.onClose(session),
       onAuth: (auth, session, callback) => {
         const state = sessionState(session);
-        answer(async () => ({ user: await this.onAuth(auth.username ?? '', auth.password ?? '', session) }), callback, state.log, 'AUTH', replies.authUnavailable);
+        const settle = (err: Error | null | undefined, value?: { user: string }) => {
+          callback(err, value);
+          // The refusal has been written; past the limit, the connection goes too (Postfix's smtpd_hard_error_limit).
+          if (err && state.authFailures >= settings.authFailuresPerConnection && state.connection) {
+            state.note('auth', { authFailures: state.authFailures }, 'too many failed logins on one connection; closing it');
+            state.connection.send(421, replies.tooManyAuthFailures().message);
+          }
+        };
+        answer(async () => ({ user: await this.onAuth(auth.username ?? '', auth.password ?? '', session) }), settle, state, 'AUTH', replies.authUnavailable);
       },
       onMailFrom: (address, session, callback) => {
         const state = sessionState(session);
@@ -188,19 +218,19 @@ export class SmtpService {
           }
           const refusal = await checkSender(deps.directory, state, address.address);
           if (refusal) throw refusal;
-        }, callback, state.log, 'MAIL FROM');
+        }, callback, state, 'MAIL FROM');
       },
       onRcptTo: (address, session, callback) => {
         const state = sessionState(session);
         answer(async () => {
           const route = await routeRecipient(deps.directory, state, address.address, settings.hostname);
           if (route instanceof SmtpReply) {
-            state.log.info({ rcpt: address.address, reply: route.message }, 'recipient refused');
+            state.note('recipient', { rcpt: address.address, reply: route.message }, 'recipient refused');
             deps.bus.emit('smtp.rejected', { port: endpoint.port, reason: route.message, remoteAddress: session.remoteAddress });
             throw route.enhanced === '5.1.1' ? await this.unknownRecipient(state, route) : route;
           }
           state.routes.set(address.address, route);
-        }, callback, state.log, 'RCPT TO');
+        }, callback, state, 'RCPT TO');
       },
       onData: (stream, session, callback) => {
         const state = sessionState(session);
@@ -217,7 +247,7 @@ export class SmtpService {
             }
           },
           callback,
-          state.log,
+          state,
           'DATA',
         );
       },
@@ -226,11 +256,13 @@ export class SmtpService {
 
   private onConnect(endpoint: SmtpEndpoint, server: SMTPServer | undefined, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     const log = this.deps.log.child({ svc: SERVICE_NAMES[endpoint.listener], cid: session.id });
-    this.gate.started(session.remoteAddress, session.remotePort);
+    const address = session.remoteAddress;
+    const note = (kind: NoticeKind, fields: object, message: string) => this.notices.note(log, address, kind, fields, message);
+    this.gate.started(address, session.remotePort);
     const connection = server && connectionOf(server, session);
-    const clock = connection && new SessionClock(connection, this.settings, (what) => log.info({ remoteAddress: session.remoteAddress }, `closed the connection: ${what}`));
+    const clock = connection && new SessionClock(connection, this.settings, (what) => note('deadline', {}, `closed the connection: ${what}`));
     if (connection && clock) observe(connection, clock);
-    attachState(session, { log, listener: endpoint.listener, routes: new Map(), unknownRecipients: 0, ...(clock ? { clock } : {}) });
+    attachState(session, { log, note, listener: endpoint.listener, routes: new Map(), unknownRecipients: 0, authFailures: 0, ...(clock ? { clock } : {}), ...(connection ? { connection } : {}) });
     if (endpoint.listener === 'submission' && !session.secure) session.disabledCommands = ['AUTH'];
     if (this.stopping) return callback(replies.shuttingDown());
     log.debug({ remoteAddress: session.remoteAddress, port: endpoint.port }, 'connected');
@@ -255,30 +287,46 @@ export class SmtpService {
   private async unknownRecipient(state: SessionState, refusal: SmtpReply): Promise<SmtpReply> {
     state.unknownRecipients += 1;
     if (state.unknownRecipients >= this.settings.unknownRecipientLimit) {
-      state.log.info({ unknownRecipients: state.unknownRecipients }, 'too many unknown recipients; closing the connection');
+      state.note('recipient', { unknownRecipients: state.unknownRecipients }, 'too many unknown recipients; closing the connection');
       return replies.tooManyUnknownRecipients();
     }
     if (state.unknownRecipients > this.settings.unknownRecipientsBeforeDelay) await new Promise((resolve) => setTimeout(resolve, UNKNOWN_RECIPIENT_DELAY_MS));
     return refusal;
   }
 
-  // A success does not wipe the client's failures: one valid account must not reset the penalty
-  // between guesses at others.
+  /**
+   * One AUTH: the login guard counts it before the password is hashed (so parallel attempts cannot all
+   * be checked) and may refuse it outright; a wrong password is answered late (the guard's delay).
+   */
   private async onAuth(username: string, password: string, session: SMTPServerSession): Promise<string> {
     const state = sessionState(session);
     const client = session.remoteAddress;
-    if (this.throttle.blocked(client)) {
-      state.log.warn({ remoteAddress: client }, 'AUTH refused: too many failures');
+    const admission = this.deps.loginGuard.begin(client, username);
+    if (!admission.admitted) {
+      state.authFailures += 1;
+      state.note('auth', { username, limit: admission.refused }, 'AUTH refused: too many failures');
       throw replies.authThrottled();
     }
-    const user = await this.deps.authenticator.authenticate(username, password);
+    const { attempt } = admission;
+    let user: string | null;
+    try {
+      user = await this.deps.authenticator.authenticate(username, password);
+    } catch (err) {
+      attempt.abandoned();
+      // Too many password checks waiting already (store/passwords.ts): a temporary refusal, no stack.
+      if (!isLetterboxError(err, 'BUSY')) throw err;
+      state.note('busy', {}, 'AUTH refused: too many password checks waiting');
+      throw replies.authUnavailable();
+    }
     if (!user) {
-      const delay = this.throttle.fail(client);
-      state.log.warn({ remoteAddress: client, username, delayMs: delay }, 'AUTH failed');
+      const delay = attempt.failed();
+      state.authFailures += 1;
+      state.note('auth', { username, delayMs: delay }, 'AUTH failed');
       this.deps.bus.emit('auth.failed', { service: SERVICE_NAMES[state.listener], remoteAddress: client, username });
       await new Promise((resolve) => setTimeout(resolve, delay));
       throw replies.authFailed();
     }
+    attempt.succeeded();
     state.user = user;
     state.log.info({ user }, 'authenticated');
     return user;

@@ -14,13 +14,16 @@ export interface Reply {
   raw: string;
 }
 
+/** How long a test waits for any one reply: far more than a server under load takes, far less than tap's timeout. */
+const REPLY_TIMEOUT_MS = 60_000;
+
 /** One SMTP conversation over a loopback socket; replies are read in order (RFC 5321 4.2). */
 export class SmtpClient {
   greeting!: Reply;
   private socket!: Socket | TLSSocket;
   private buffer = '';
   private replies: Reply[] = [];
-  private waiting: { resolve: (reply: Reply) => void; reject: (err: Error) => void }[] = [];
+  private waiting: { resolve: (reply: Reply) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }[] = [];
   private ended = false;
   /** Resolves when the server has closed the connection (or it broke). */
   readonly closed: Promise<void>;
@@ -30,12 +33,16 @@ export class SmtpClient {
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
   }
 
-  /** Connects and reads the greeting; `implicitTls` for port 465 (RFC 8314 3.3). */
-  static async connect(port: number, options: { implicitTls?: boolean } = {}): Promise<SmtpClient> {
+  /**
+   * Connects and reads the greeting; `implicitTls` for port 465 (RFC 8314 3.3); `localAddress` to come
+   * from another loopback address (127.0.0.2 ...), as another client would.
+   */
+  static async connect(port: number, options: { implicitTls?: boolean; localAddress?: string } = {}): Promise<SmtpClient> {
     const client = new SmtpClient();
+    const from = options.localAddress ? { localAddress: options.localAddress } : {};
     const socket = options.implicitTls
-      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false })
-      : netConnect({ host: '127.0.0.1', port });
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...from })
+      : netConnect({ host: '127.0.0.1', port, ...from });
     client.attach(socket);
     client.greeting = await client.reply();
     return client;
@@ -68,14 +75,19 @@ export class SmtpClient {
 
   private deliver(reply: Reply): void {
     const waiter = this.waiting.shift();
-    if (waiter) waiter.resolve(reply);
-    else this.replies.push(reply);
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(reply);
+    } else this.replies.push(reply);
   }
 
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const waiter of this.waiting.splice(0)) waiter.reject(new Error('connection closed'));
+    for (const waiter of this.waiting.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new Error('connection closed'));
+    }
     this.markClosed();
   }
 
@@ -83,12 +95,37 @@ export class SmtpClient {
     return this.ended;
   }
 
-  /** The next reply; rejects when the connection closes first. */
-  reply(): Promise<Reply> {
+  /**
+   * The next reply; rejects when the connection closes first, or when none comes within `timeoutMs`
+   * (a server that hangs fails the test there, with what it was waiting for, not at the file's timeout).
+   */
+  reply(timeoutMs = REPLY_TIMEOUT_MS): Promise<Reply> {
     const queued = this.replies.shift();
     if (queued) return Promise.resolve(queued);
     if (this.ended) return Promise.reject(new Error('connection closed'));
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const at = this.waiting.indexOf(waiter);
+          if (at >= 0) this.waiting.splice(at, 1);
+          reject(new Error(`no reply from the server within ${timeoutMs / 1000} s`));
+        }, timeoutMs),
+      };
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Whether the server closes the connection within `timeoutMs`: an answer to assert on, not a hang. */
+  async closedWithin(timeoutMs = 30_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([this.closed.then(() => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Every reply received and not yet read, taken out of the queue. */

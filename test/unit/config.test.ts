@@ -49,6 +49,12 @@ t.test('good configs', async (t) => {
     ['dotted hostname with hyphens and digits', { hostname: 'mail-1.example.com' }, (c) => c.hostname, 'mail-1.example.com'],
     ['enums', { log: { level: 'silent' }, panel: { driver: 'none' } }, (c) => [c.log.level, c.panel.driver], ['silent', 'none']],
     ['smallest message size', { smtp: { maxMessageSize: 1024 } }, (c) => [c.smtp.maxMessageSize, c.smtp.maxRecipients], [1024, 100]],
+    [
+      'login limits, the old keys beside the new',
+      { smtp: { authFailureLimit: 5, authAccountFailureLimit: 50, authKnownAddressSeconds: 86400, authFailuresPerConnection: 1 } },
+      (c) => [c.smtp.authFailureLimit, c.smtp.authFailureWindowSeconds, c.smtp.authAccountFailureLimit, c.smtp.authKnownAddressSeconds, c.smtp.authFailuresPerConnection],
+      [5, 900, 50, 86400, 1],
+    ],
     ['queue limits', { queue: { maxInFlight: 1, retryFirstSeconds: 1 } }, (c) => [c.queue.maxInFlight, c.queue.retryFirstSeconds, c.queue.retryMaxSeconds], [1, 1, 3600]],
     ['mx port for tests', { delivery: { mxPort: 2525 } }, (c) => c.delivery.mxPort, 2525],
     ['absolute dataDir kept', { dataDir: '/srv/mail' }, (c) => c.dataDir, '/srv/mail'],
@@ -103,6 +109,9 @@ t.test('bad configs name the key', async (t) => {
     ['fractional limit', { queue: { maxInFlight: 1.5 } }, 'queue.maxInFlight'],
     ['limit as string', { queue: { retryFirstSeconds: '300' } }, 'queue.retryFirstSeconds'],
     ['timer beyond setTimeout', { smtp: { authFailureDelayMs: 2 ** 31 } }, 'smtp.authFailureDelayMs'],
+    ['no failures allowed per account', { smtp: { authAccountFailureLimit: 0 } }, 'smtp.authAccountFailureLimit', /positive integer/],
+    ['failures per connection fractional', { smtp: { authFailuresPerConnection: 2.5 } }, 'smtp.authFailuresPerConnection'],
+    ['known address time as string', { smtp: { authKnownAddressSeconds: '30d' } }, 'smtp.authKnownAddressSeconds', /got "30d"/],
     ['mx port 0', { delivery: { mxPort: 0 } }, 'delivery.mxPort'],
     ['dataDir empty', { dataDir: '' }, 'dataDir'],
     ['dataDir not a string', { dataDir: 5 }, 'dataDir'],
@@ -183,6 +192,7 @@ t.test('development defaults', async (t) => {
   t.strictSame(appliance.smtp, {
     maxMessageSize: 52428800, maxRecipients: 100, maxConnections: 200, maxConnectionsPerClient: 20, socketTimeoutSeconds: 300,
     authFailureDelayMs: 1000, authFailureMaxDelayMs: 16000, authFailureLimit: 10, authFailureWindowSeconds: 900,
+    authAccountFailureLimit: 20, authKnownAddressSeconds: 2592000, authFailuresPerConnection: 3,
     tlsHandshakeSeconds: 10, commandTimeoutSeconds: 300, minDataRate: 16384, sessionTimeoutSeconds: 3600, junkCommandLimit: 100,
     unknownRecipientsBeforeDelay: 3, unknownRecipientLimit: 20,
   });
