@@ -13,6 +13,8 @@ export interface ApplianceOptions {
   /** Merged over the test defaults (ports, listen, dataDir are set here). */
   config?: Record<string, unknown>;
   dataDir?: string;
+  /** Where config.json is written (default: the data directory); outside it when that is on a power-cut file system. */
+  configDir?: string;
 }
 
 export interface RunningAppliance {
@@ -22,6 +24,8 @@ export interface RunningAppliance {
   child: ChildProcess;
   /** Every log line the process printed so far, parsed. */
   logs: Record<string, unknown>[];
+  /** The first log line (so far or to come) that `match` accepts; rejects after `timeoutMs`, naming `what`. */
+  waitForLog(match: (entry: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Runs a `letterbox` command against this appliance's config; resolves with stdout, stderr, exit code. */
   cli(args: string[], stdin?: string): Promise<{ stdout: string; stderr: string; code: number }>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -34,7 +38,7 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'letterbox-test-'));
   const [smtp, submission, smtps] = await freePorts(3);
   const ports = { smtp: smtp as number, submission: submission as number, smtps: smtps as number };
-  const configFile = join(dataDir, 'config.json');
+  const configFile = join(options.configDir ?? dataDir, 'config.json');
   const config = {
     dataDir,
     hostname: 'mx.letterbox.test',
@@ -46,6 +50,7 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env: NodeJS.ProcessEnv = { ...process.env, LETTERBOX_CONFIG: configFile };
   delete env.LETTERBOX_DATA_DIR;
+  const logged = new Set<(entry: Record<string, unknown>) => void>();
 
   const running: RunningAppliance = {
     dataDir,
@@ -53,11 +58,29 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
     ports,
     child: undefined as unknown as ChildProcess,
     logs: [],
+    waitForLog: (match, what, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const found = running.logs.find(match);
+        if (found) return resolve(found);
+        const listener = (entry: Record<string, unknown>) => {
+          if (!match(entry)) return;
+          clearTimeout(timer);
+          logged.delete(listener);
+          resolve(entry);
+        };
+        const timer = setTimeout(() => {
+          logged.delete(listener);
+          reject(new Error(`no log line ${what} within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+        logged.add(listener);
+      }),
     cli: (args, stdin) =>
       new Promise((resolve) => {
         const proc = execFile(process.execPath, [CLI, ...args, '--config', configFile], { env, timeout: 30_000 }, (err, stdout, stderr) => {
           resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
         });
+        // A command may exit before reading all of it (a refused 20 MB password): that is its answer.
+        proc.stdin?.on('error', () => {});
         if (stdin !== undefined) proc.stdin?.end(stdin);
         else proc.stdin?.end();
       }),
@@ -69,7 +92,7 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
       return exited;
     },
     restart: async () => {
-      running.child = await spawnServe(configFile, env, running.logs);
+      running.child = await spawnServe(configFile, env, running.logs, logged);
     },
     cleanup: async () => {
       await running.stop('SIGKILL');
@@ -77,7 +100,7 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
     },
   };
   try {
-    running.child = await spawnServe(configFile, env, running.logs);
+    running.child = await spawnServe(configFile, env, running.logs, logged);
   } catch (err) {
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
@@ -85,13 +108,18 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
   return running;
 }
 
-async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Record<string, unknown>[]): Promise<ChildProcess> {
+async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Record<string, unknown>[], logged: Set<(entry: Record<string, unknown>) => void>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`appliance did not start in 20 s: ${stderr}`)), 20_000);
+    // A bound against a hang, far above a start on a loaded machine; a process that never got ready is
+    // killed here, as no test holds it to clean it up.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`appliance did not start in 45 s: ${stderr}`));
+    }, 45_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       let newline: number;
@@ -101,6 +129,7 @@ async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Reco
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
+          for (const listener of logged) listener(entry);
           if (entry.msg === 'letterbox ready') {
             clearTimeout(timer);
             resolve();

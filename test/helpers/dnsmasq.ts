@@ -84,9 +84,11 @@ export async function startDnsmasq(t: TapLike, zone: DnsZone): Promise<RunningDn
 }
 
 async function waitUntilAnswering(server: string, child: ChildProcess, log: string[]): Promise<void> {
-  const resolver = new Resolver({ timeout: 200, tries: 1 });
+  // A second per query and half a minute in all: on a loaded machine an answer can take longer than
+  // 200 ms to be read, and a short timeout then reads as silence until the deadline.
+  const resolver = new Resolver({ timeout: 1_000, tries: 1 });
   resolver.setServers([server]);
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`dnsmasq exited with ${child.exitCode}: ${log.join('\n')}`);
     try {
@@ -99,7 +101,7 @@ async function waitUntilAnswering(server: string, child: ChildProcess, log: stri
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`dnsmasq did not answer within 10 s: ${log.join('\n')}`);
+  throw new Error(`dnsmasq did not answer within 30 s: ${log.join('\n')}`);
 }
 
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -11,7 +11,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { startAppliance, provision, passwordOf, type RunningAppliance } from './appliance.js';
 import { readMailbox, withStore } from './mailbox.js';
 import { freePort } from './ports.js';
-import { startSmtpSink, type RunningSink, type TapLike } from './remote-mta.js';
+import { startSmtpSink, type RunningSink, type SinkOptions, type TapLike } from './remote-mta.js';
 
 export const DOMAIN = 'letterbox.test';
 export const ALICE = `alice@${DOMAIN}`;
@@ -282,7 +282,7 @@ export interface DumpSink extends RunningSink {
 }
 
 /** smtp-sink that keeps each accepted message in a file (its -d option), to check what arrived. */
-export async function startDumpSink(t: TapLike, options: { host: string; port: number; hostname?: string; options?: string[] }): Promise<DumpSink | null> {
+export async function startDumpSink(t: TapLike, options: SinkOptions): Promise<DumpSink | null> {
   const dir = mkdtempSync(join(tmpdir(), 'letterbox-sink-'));
   // smtp-sink drops to `nobody` when run as root, and writes its files as that user.
   chmodSync(dir, 0o777);

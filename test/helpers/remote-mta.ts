@@ -4,9 +4,10 @@
 // (per-recipient refusals, TLS, the AUTH smarthost) is in postfix.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { stopChild } from './dnsmasq.js';
 import { needPeer } from './peers.js';
+import { freePort } from './ports.js';
 
 /** What the helpers need of a tap test: cleanup, and a way to skip when a peer is missing. */
 export interface TapLike {
@@ -65,7 +66,7 @@ export class LineLog {
   }
 
   /** Resolves once `count` lines match; rejects after `timeoutMs` with the log for the test output. */
-  async waitFor(pattern: RegExp, count = 1, timeoutMs = 15_000): Promise<void> {
+  async waitFor(pattern: RegExp, count = 1, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.count(pattern) < count) {
       const left = deadline - Date.now();
@@ -112,6 +113,13 @@ export interface RunningSink {
   sessions(): SinkSession[];
   /** Waits until `count` sessions have ended, then returns them all. */
   ended(count: number): Promise<SinkSession[]>;
+  /**
+   * With `hold`: resolves once the hold has begun (the line that starts it has reached the sink);
+   * rejects, with the sink's log, when it has not within `timeoutMs`.
+   */
+  held(timeoutMs?: number): Promise<void>;
+  /** With `hold`: what the clients sent meanwhile goes on to the sink, and nothing is held any more. */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -126,6 +134,15 @@ export interface SinkOptions {
    * for a 421 and a hang-up.
    */
   options?: string[];
+  /**
+   * Holds the far side still until the test calls `release()`, so that a race the test sets up stays
+   * open however loaded the machine is (never a delay such as `-w`): from the `count`-th line clients
+   * send that matches `after` on (a command such as /^DATA$/i, or /^\.$/ for the end of a message),
+   * nothing more that any client sends reaches the sink. The sink answers what it got, so each client
+   * waits for the answer to what it sent next: its attempt stays in flight. The sessions then go
+   * through a front on host:port that the test controls; the sink itself listens on another port.
+   */
+  hold?: { after: RegExp; count?: number };
 }
 
 const COMMAND = /^(?:EHLO|HELO|LHLO|MAIL|RCPT|DATA|RSET|NOOP|QUIT|VRFY|STARTTLS|AUTH|XCLIENT|XFORWARD|BDAT)\b|^\.$/i;
@@ -148,7 +165,9 @@ function parseSessions(lines: readonly string[], from: number): SinkSession[] {
 export async function startSmtpSink(t: TapLike, sink: SinkOptions): Promise<RunningSink | null> {
   const binary = needTool(t, '/usr/sbin/smtp-sink', 'postfix');
   if (!binary) return null;
-  const listen = sink.host.includes(':') ? `[${sink.host}]:${sink.port}` : `${sink.host}:${sink.port}`;
+  // With a hold, the sink listens on a port of its own behind the front.
+  const port = sink.hold ? await freePort(sink.host) : sink.port;
+  const listen = sink.host.includes(':') ? `[${sink.host}]:${port}` : `${sink.host}:${port}`;
   const args = [
     '-v',
     // As root it insists on a user to drop to.
@@ -163,12 +182,20 @@ export async function startSmtpSink(t: TapLike, sink: SinkOptions): Promise<Runn
   const log = new LineLog();
   child.stdout?.on('data', (chunk: Buffer) => log.add(chunk));
   child.stderr?.on('data', (chunk: Buffer) => log.add(chunk));
-  const stop = () => stopChild(child);
+  let front: HoldingFront | undefined;
+  const stop = async () => {
+    await front?.close();
+    await stopChild(child);
+  };
   t.teardown(stop);
-  await waitUntilListening(sink.host, sink.port, child, log);
+  await waitUntilListening(sink.host, port, child, log);
   // The readiness probe was a session too; count from the one after it.
   await log.waitFor(/smtp-sink: disconnect/);
   const baseline = log.count(/smtp-sink: connect \(/);
+  if (sink.hold) {
+    front = new HoldingFront({ host: sink.host, port }, sink.hold.after, sink.hold.count ?? 1);
+    await front.listen(sink.host, sink.port);
+  }
   return {
     host: sink.host,
     port: sink.port,
@@ -178,6 +205,141 @@ export async function startSmtpSink(t: TapLike, sink: SinkOptions): Promise<Runn
       await log.waitFor(/smtp-sink: disconnect/, baseline + count);
       return parseSessions(log.lines, baseline);
     },
+    held: async (timeoutMs = 60_000) => {
+      if (!front) throw new Error('this sink was started without a hold');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the sink was not held within ${timeoutMs / 1000} s:\n${log.lines.join('\n')}`)), timeoutMs);
+      });
+      try {
+        await Promise.race([front.held, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    release: () => front?.release(),
     stop,
   };
+}
+
+/** One client connection through the front: the client's socket and the one to the sink. */
+interface FrontSession {
+  client: Socket;
+  sink: Socket;
+  /** What the client sent while the hold was on, for the sink once it is released. */
+  waiting: Buffer[];
+  /** The client's last line so far, when it has not ended yet. */
+  partial: string;
+  /** Between the sink's 354 and the end of the message: the client's lines are the message. */
+  inMessage: boolean;
+}
+
+/**
+ * The front of a held sink: pipes each client to the sink, reads the client's lines (commands, and the
+ * final dot of each message) until the hold begins, then keeps what clients send until release().
+ */
+class HoldingFront {
+  private server: Server | undefined;
+  private readonly sessions = new Set<FrontSession>();
+  private matched = 0;
+  private holding = false;
+  private released = false;
+  readonly held: Promise<void>;
+  private markHeld!: () => void;
+
+  constructor(
+    private readonly sink: { host: string; port: number },
+    private readonly after: RegExp,
+    private readonly count: number,
+  ) {
+    this.held = new Promise((resolve) => (this.markHeld = resolve));
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((client) => this.accept(client));
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  release(): void {
+    this.released = true;
+    this.holding = false;
+    for (const session of this.sessions) {
+      for (const chunk of session.waiting.splice(0)) session.sink.write(chunk);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.sessions) {
+      session.client.destroy();
+      session.sink.destroy();
+    }
+    this.sessions.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    const session: FrontSession = { client, sink: connect(this.sink), waiting: [], partial: '', inMessage: false };
+    this.sessions.add(session);
+    const { sink } = session;
+    client.on('data', (chunk: Buffer) => this.fromClient(session, chunk));
+    sink.on('data', (chunk: Buffer) => {
+      // The client sends its message only after the sink's 354 (RFC 5321 4.1.1.4, RFC 2920 3.1).
+      if (/(?:^|\n)354[ -]/.test(chunk.toString('latin1'))) session.inMessage = true;
+      client.write(chunk);
+    });
+    // A client that goes away while held (killed, say) never sent the rest: the sink does not get it.
+    client.on('end', () => (session.waiting.length > 0 ? sink.destroy() : sink.end()));
+    sink.on('end', () => client.end());
+    client.on('error', () => sink.destroy());
+    sink.on('error', () => client.destroy());
+    const forget = () => {
+      if (client.destroyed && sink.destroyed) this.sessions.delete(session);
+    };
+    client.on('close', forget);
+    sink.on('close', forget);
+  }
+
+  private fromClient(session: FrontSession, chunk: Buffer): void {
+    if (this.holding) {
+      session.waiting.push(chunk);
+      return;
+    }
+    if (this.released) {
+      session.sink.write(chunk);
+      return;
+    }
+    // Lines are read in latin1, one character per byte, so offsets in the text are offsets in the chunk.
+    const text = session.partial + chunk.toString('latin1');
+    const carried = session.partial.length;
+    let at = 0;
+    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', at)) {
+      const line = text.slice(at, newline).replace(/\r$/, '');
+      at = newline + 1;
+      let counts = !session.inMessage;
+      if (session.inMessage && line === '.') {
+        session.inMessage = false;
+        counts = true;
+      }
+      if (counts && this.after.test(line) && ++this.matched >= this.count) {
+        // This line reaches the sink; from here on every client waits.
+        session.sink.write(chunk.subarray(0, at - carried));
+        const rest = chunk.subarray(at - carried);
+        if (rest.length > 0) session.waiting.push(rest);
+        session.partial = '';
+        this.holding = true;
+        this.markHeld();
+        return;
+      }
+    }
+    session.partial = text.slice(at);
+    session.sink.write(chunk);
+  }
 }

@@ -26,6 +26,10 @@ import {
   type QueueSettings,
 } from '../helpers/queue.js';
 
+// A slow file (issue 16): about 41 s in a quiet run of the suite, 87 s beside two busy loops and other
+// work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
+t.setTimeout(180_000);
+
 const MX = '127.0.0.2';
 const HOUR = { retryFirstSeconds: 3600, retryMaxSeconds: 3600 };
 
@@ -131,25 +135,26 @@ t.test('queue bounce: the sender gets a DSN, the message goes nowhere', async (t
 });
 
 /**
- * Deletes an entry while its delivery is in flight (the MX holds its reply to DATA back 6 s, well within
- * the command timeout): whatever `queue delete` answers, the entry must not come back, and a copy of
- * the message in a local INBOX must stay whole.
+ * Deletes an entry while its delivery is in flight: the MX has the DATA command, and the rest of the
+ * message waits in front of it until the delete has answered (the sink's hold, released by the test,
+ * not a delay that a loaded machine can outlast). Whatever `queue delete` answers, the entry must not
+ * come back, and a copy of the message in a local INBOX must stay whole.
  */
 async function deleteInFlight(t: Test, sinkOptions: string[], outcome: 'delivered' | 'deferred') {
-  const w = await world(t, { commandTimeoutSeconds: 20 });
+  // The attempt waits for the MX as long as the test holds it; the timeout only ends a broken test.
+  const w = await world(t, { commandTimeoutSeconds: 120 });
   if (!w) return null;
   const { app } = w;
-  const mx = await startDumpSink(t, { host: MX, port: w.port, hostname: 'mx.remote.test', options: ['-w', '6', ...sinkOptions] });
+  const mx = await startDumpSink(t, { host: MX, port: w.port, hostname: 'mx.remote.test', options: sinkOptions, hold: { after: /^DATA$/i } });
   if (!mx) return null;
   // One stored message, shared by Bob's INBOX and the queue entry for Carol.
   await submit(app, [{ to: ['carol@remote.test', BOB], raw: compose({ to: ['carol@remote.test', BOB], subject: 'deleted in flight' }) }]);
   const [entry] = await queueEntries(app);
-  // The MX has the DATA command and holds its reply back: the delivery is in flight.
-  await mx.log.waitFor(/smtp-sink: DATA$/);
+  await mx.held();
   const deleted = await app.cli(['queue', 'delete', entry!.id]);
-  t.equal(mx.log.count(/smtp-sink: \.$/), 0, 'the delete came while the delivery was in flight');
   t.comment(`queue delete answered ${deleted.code} ${deleted.stderr.trim()}`);
   // The attempt ends when the MX answers; its outcome is logged, then written.
+  mx.release();
   await waitForLog(app, `recipient ${outcome}`);
   return { app, deleted };
 }

@@ -1,5 +1,5 @@
 // Limits on attempts in flight, per destination domain and overall, with the real delivery agent and
-// slow MXs (smtp-sink waits before answering DATA). What is counted: the SMTP sessions open at once at
+// MXs that the test holds at DATA until it has seen what it looks for (not a delay: a hold). What is counted: the SMTP sessions open at once at
 // each MX (from the sink's own transcript) and the recipients in flight (from the queue's events).
 import t from 'tap';
 import type { LetterboxEvents } from '../../src/core/events.js';
@@ -53,9 +53,11 @@ function inFlightPeaks(states: StateEvent[]): { overall: number; byDomain: Recor
 async function setup(t: TapLike & Teardown, limits: { maxInFlight: number; maxInFlightPerDomain: number }) {
   const port = await portFreeOnAll([A_MX, B_MX]);
   const dns = await startDnsmasq(t, ZONE);
-  // Two seconds before answering DATA: an attempt is surely still running when the next message comes.
-  const a = await startSmtpSink(t, { host: A_MX, port, options: ['-w', '2'] });
-  const b = await startSmtpSink(t, { host: B_MX, port, options: ['-w', '2'] });
+  // Each MX holds the first session at DATA until the test releases it: that attempt is still running
+  // when the next message comes, however slow the machine.
+  const hold = { after: /^DATA$/i };
+  const a = await startSmtpSink(t, { host: A_MX, port, hold });
+  const b = await startSmtpSink(t, { host: B_MX, port, hold });
   if (!dns || !a || !b) return null;
   const rig = await startQueueRig(t, { dnsServer: dns.server, mxPort: port, settings: limits });
   return { rig, a, b, scheduler: await rig.startScheduler() };
@@ -74,11 +76,15 @@ t.test('one attempt per domain: a second message for a busy domain waits, anothe
   if (!ready) return;
   const { rig, a, b, scheduler } = ready;
   const first = await queueTo(rig, 'carol@a.test');
+  await a.held();
   const second = await queueTo(rig, 'dave@a.test');
   const third = await queueTo(rig, 'erin@b.test');
+  await b.held();
   t.same(rig.events.launchedSince(0).map((e) => e.queueId), [first, third], 'a.test\'s second message waits; b.test goes alongside');
   t.match(await scheduler.listQueue(), [{ id: first, recipients: [{ state: 'inflight' }] }, { id: second, recipients: [{ state: 'queued' }] }, { id: third, recipients: [{ state: 'inflight' }] }]);
 
+  a.release();
+  b.release();
   await rig.events.settled(0, 3);
   const order = rig.events.states.map((e) => `${e.state} ${e.recipient}`);
   t.ok(order.indexOf('inflight dave@a.test') > order.indexOf('delivered carol@a.test'), 'the second a.test attempt started after the first ended');
@@ -94,9 +100,12 @@ t.test('one attempt overall: different domains wait for each other too', async (
   if (!ready) return;
   const { rig, a, b } = ready;
   const first = await queueTo(rig, 'carol@a.test');
+  await a.held();
   await queueTo(rig, 'erin@b.test');
   await queueTo(rig, 'dave@a.test');
   t.same(rig.events.launchedSince(0).map((e) => e.queueId), [first], 'only one attempt runs');
+  a.release();
+  b.release();
   await rig.events.settled(0, 3);
   t.equal(inFlightPeaks(rig.events.states).overall, 1);
   const states = rig.events.states;
@@ -111,7 +120,9 @@ t.test('one attempt overall: different domains wait for each other too', async (
 t.test('messages for one domain due together share one attempt and one connection', async (t) => {
   const ready = await setup(t, { maxInFlight: 10, maxInFlightPerDomain: 1 });
   if (!ready) return;
-  const { rig, a, scheduler } = ready;
+  const { rig, a, b, scheduler } = ready;
+  a.release();
+  b.release();
   await scheduler.stop();
   // Queued while no scheduler runs: all due at once when the next one starts.
   for (const user of ['carol', 'dave', 'erin']) await rig.queue({ recipients: [`${user}@a.test`] });

@@ -71,16 +71,20 @@ t.test('a new scheduler on the same store picks up the deferred recipients at th
 t.test('stop() while an attempt runs waits for it and records it; the next scheduler does not send it again', async (t) => {
   const port = await portFreeOnAll([MX, OTHER_MX]);
   const dns = await startDnsmasq(t, ZONE);
-  // Two seconds before answering DATA: the attempt is surely running when stop() is called.
-  const slow = await startSmtpSink(t, { host: MX, port, options: ['-w', '2'] });
+  // The MX holds the session at DATA until the test releases it: the attempt is running when stop() is called.
+  const slow = await startSmtpSink(t, { host: MX, port, hold: { after: /^DATA$/i } });
   if (!dns || !slow) return;
   const rig = await startQueueRig(t, { dnsServer: dns.server, mxPort: port });
   const first = await rig.startScheduler();
   const from = rig.events.states.length;
   const { queueId } = await rig.queue({ recipients: ['carol@remote.test'] });
   await rig.events.until(() => rig.events.launchedSince(from, queueId).length === 1, 'the attempt to start');
+  await slow.held();
+  const stopped = first.stop(60_000);
+  // Called while the attempt is held at the far side; only then does the far side answer.
   t.same(rig.events.settledSince(from, queueId), [], 'stop() is called while the attempt runs');
-  await first.stop(60_000);
+  slow.release();
+  await stopped;
   t.same(rig.events.settledSince(from, queueId).map((e) => e.state), ['delivered'], 'stop() returned after the result was recorded');
   t.same(await storeCounts(rig.store), { queue: 0, messages: 0, bodies: 0 }, 'and written');
 

@@ -25,7 +25,10 @@ async function feed(client: SmtpClient, input: Buffer | string): Promise<Reply[]
   client.write(input);
   // End with QUIT on a line of its own so a server that merely ignores the noise closes too.
   client.write('\r\nQUIT\r\n');
-  await client.closed;
+  if (!(await client.closedWithin(30_000))) {
+    client.destroy();
+    throw new Error(`the server did not close the connection within 30 s; it said: ${client.drain().map((r) => r.raw).join(' | ')}`);
+  }
   return client.drain();
 }
 

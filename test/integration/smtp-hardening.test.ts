@@ -9,6 +9,9 @@ import { passwordOf, provision, startAppliance } from '../helpers/appliance.js';
 import { readMailbox, withStore } from '../helpers/mailbox.js';
 import { SmtpClient } from '../helpers/smtp.js';
 
+// Five appliances, one after another.
+t.setTimeout(180_000);
+
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
 

@@ -11,6 +11,9 @@ import { chunkKey } from '../../src/store/ids.js';
 import { provision, startAppliance, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore } from '../helpers/mailbox.js';
 
+// Three appliances, stopped and started again.
+t.setTimeout(180_000);
+
 const ALICE = 'alice@example.com';
 
 async function applianceWithMail(t: Test, sizes: number[]): Promise<RunningAppliance> {
