@@ -65,8 +65,8 @@ function mountTmpfs(t: Test, megabytes: number): string | null {
 }
 
 t.test('a filling disk: 452 4.3.1 at MAIL, then during DATA; nothing acknowledged is lost', async (t) => {
-  // 60 MB disk, 8 MB messages: MAIL needs 1.5 x 8 + 16 MB (reserve) = 28 MB free.
-  const dataDir = mountTmpfs(t, 60);
+  // 80 MB disk, 8 MB messages: MAIL needs 1.5 x 8 + 32 MB (reserve) = 44 MB free.
+  const dataDir = mountTmpfs(t, 80);
   if (!dataDir) return;
   const app = await startAppliance({ dataDir, config: { smtp: { maxMessageSize: 8 * MB } } });
   t.teardown(() => app.cleanup());
@@ -113,8 +113,9 @@ t.test('a filling disk: 452 4.3.1 at MAIL, then during DATA; nothing acknowledge
 });
 
 t.test('transfers running when the reserve is reached are stopped with 452 4.3.1 and leave nothing', async (t) => {
-  // 60 MB disk, 12 MB limit: MAIL needs 34 MB free, so all four start; together they need 44 MB.
-  const dataDir = mountTmpfs(t, 60);
+  // 64 MB disk, 12 MB limit: MAIL needs 1.5 x 12 + 32 = 50 MB free, so all four start; together they
+  // need 44 MB, and the reserve is reached after about 30.
+  const dataDir = mountTmpfs(t, 64);
   if (!dataDir) return;
   const app = await startAppliance({ dataDir, config: { smtp: { maxMessageSize: 12 * MB } } });
   t.teardown(() => app.cleanup());
