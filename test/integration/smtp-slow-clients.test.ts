@@ -36,13 +36,14 @@ async function trickle(client: SmtpClient, text: string, everyMs: number): Promi
 }
 
 t.test('465: silent connections from one address neither fill the server nor outlive the handshake deadline', async (t) => {
-  const app = await startAppliance({ config: { smtp: { maxConnections: 10, maxConnectionsPerClient: 4, tlsHandshakeSeconds: 1 } } });
+  const app = await startAppliance({ config: { smtp: { maxConnections: 10, maxConnectionsPerClient: 4, tlsHandshakeSeconds: 5 } } });
   t.teardown(() => app.cleanup());
   const flood = await Promise.all(Array.from({ length: 30 }, () => silent(app.ports.smtps, '127.0.0.1').catch(() => null)));
   t.teardown(() => flood.forEach((s) => s?.destroy()));
   const open = flood.filter((s): s is Socket => s !== null);
   // Over its share, an address is cut at accept; the four it may have wait for their handshakes.
-  await Promise.race([Promise.all(open.slice(4).map(closed)), new Promise((r) => setTimeout(r, 5_000))]);
+  // Wait for the refused ones themselves (cut at accept), not for a fixed time.
+  await Promise.all(open.slice(4).map(closed));
   t.equal(open.filter((s) => !s.destroyed).length, 4, 'the address keeps only its share');
 
   const plain = await silent(app.ports.smtps, '127.0.0.2');
@@ -56,8 +57,8 @@ t.test('465: silent connections from one address neither fill the server nor out
   });
   t.match(other, /^220 /, 'another address is greeted over TLS meanwhile');
   await Promise.all(open.map(closed));
-  t.pass('the silent ones were closed by the handshake deadline');
-  await app.waitForLog((l) => l.msg === 'connection refused: no TLS handshake', 'about the handshake deadline');
+  const deadline = await app.waitForLog((l) => l.msg === 'connection refused: no TLS handshake', 'about the handshake deadline');
+  t.ok(deadline, 'the silent ones were closed by the handshake deadline');
   // Ending them underneath their TLS handshake once made Node die of a segmentation fault.
   const again = await SmtpClient.connect(app.ports.smtp);
   t.match(again.greeting.raw, /^220 /, 'and the server is still there, for that address too');
@@ -123,7 +124,7 @@ t.test('directory harvesting: unknown recipients are slowed after a few, then th
     answers.push({ code: reply.code, ms: Date.now() - started });
   }
   t.same(answers.map((a) => a.code), [550, 550, 550, 550, 421]);
-  t.ok(answers.slice(0, 2).every((a) => a.ms < 900), 'the first two are answered at once');
-  t.ok(answers.slice(2, 4).every((a) => a.ms >= 900), 'the next ones wait a second each');
+  // Only the lower bound is timed: a busy machine may be slow to answer, never fast to wait.
+  t.ok(answers.slice(2, 4).every((a) => a.ms >= 900), 'after the first two, each waits a second');
   t.ok(await client.closedWithin(), 'the fifth closes the connection');
 });
