@@ -173,6 +173,19 @@ export async function cutsDuringAcceptance(t: Test, mode: CutMode, cuts: number)
   return tally;
 }
 
+/**
+ * startAppliance, once more on other ports if another test took one of the chosen free ports between
+ * the choice and the listen (a race of the whole suite, not of the power cut).
+ */
+async function startOnFreePorts(options: { dataDir: string; configDir: string }): Promise<RunningAppliance> {
+  try {
+    return await startAppliance(options);
+  } catch (err) {
+    if (!/EADDRINUSE/.test((err as Error).message)) throw err;
+    return startAppliance(options);
+  }
+}
+
 /** A TLS handshake on port 465 completes; resolves with the protocol. */
 function handshake(port: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
@@ -220,7 +233,7 @@ export async function cutsDuringFirstStart(t: Test, mode: CutMode, cuts: number)
     if (!ready) killedBeforeReady += 1;
     await fs.cut();
 
-    app = await startAppliance({ dataDir, configDir });
+    app = await startOnFreePorts({ dataDir, configDir });
     t.match(await handshake(app.ports.smtps), /^TLSv1\.[23]$/, `cut ${round}: port 465 completes a TLS handshake`);
     const tls = join(dataDir, 'tls');
     t.equal(unusable(readFileSync(join(tls, 'cert.pem'), 'utf8'), readFileSync(join(tls, 'key.pem'), 'utf8')), undefined, `cut ${round}: the certificate and key on disk belong together`);
