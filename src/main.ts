@@ -111,7 +111,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
       { hostname: config.hostname, ...config.queue },
       { queue: store, mail: store, directory: store.directory, agent, bus, log },
     );
-    // Started before SMTP listens, so it hears of every message queued from the first one on.
+    // Started before SMTP listens: new mail comes in through its intake from the first message on.
     await scheduler.start();
     stack.push(() => scheduler.stop(10_000));
 
@@ -122,7 +122,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
 
     const smtp = new SmtpService(
       { hostname: config.hostname, ...config.smtp },
-      { directory: store.directory, authenticator: store.directory, loginGuard, store, bus, log, tls, reclaimMemory: youngGenerationCollector(log) },
+      { directory: store.directory, authenticator: store.directory, loginGuard, store, intake: scheduler.intake, bus, log, tls, reclaimMemory: youngGenerationCollector(log) },
     );
     stack.push(() => smtp.stop(10_000));
     const endpoints = await smtp.listen(smtpEndpoints(config));

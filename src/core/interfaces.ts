@@ -43,6 +43,8 @@ export interface Disposition {
     ret?: 'FULL' | 'HDRS';
     envid?: string;
   };
+  /** A queue entry written in the same batch: the one a DSN being committed reports on. */
+  settles?: QueueEntry;
 }
 
 export interface CommitResult {
@@ -64,6 +66,40 @@ export interface MessageWriter {
   abort(): Promise<void>;
 }
 
+/** A recipient of new mail with where RCPT TO (or the DSN's sender look-up) found it goes. */
+export interface RoutedRecipient {
+  address: string;
+  route: Resolution;
+  dsn?: RecipientDsn;
+}
+
+/** New mail about to be committed: its envelope, each recipient routed. */
+export interface NewMessage {
+  /** '' is the null reverse-path. */
+  sender: string;
+  recipients: RoutedRecipient[];
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  /** When it arrived (ms since the epoch); now when absent. */
+  receivedAt?: number;
+}
+
+/**
+ * The one door for new mail, used by SMTP's DATA and by the queue's DSNs alike: where each recipient
+ * goes, the commit of message, mailbox entries and queue entry in one synced batch, and the queue told
+ * of its new entry at once (not through the bus, where a listener could be missing or late).
+ */
+export interface MailIntake {
+  /**
+   * Where mail to `address` goes: at a local domain, with aliases, catch-all and plus-addressing applied
+   * (null when nobody there has it); at any other domain, out as it is. Whether it may go out is the
+   * caller's policy (no relay), not this.
+   */
+  route(address: string): Promise<Resolution | null>;
+  /** `settles`: a queue entry written in the same batch (the one a DSN reports on). */
+  commit(writer: MessageWriter, message: NewMessage, settles?: QueueEntry): Promise<CommitResult>;
+}
+
 export interface MailStore {
   createMessage(): Promise<MessageWriter>;
   getMessage(messageId: string): Promise<StoredMessage | null>;
@@ -79,10 +115,10 @@ export interface QueueStore {
   getQueueEntry(id: string): Promise<QueueEntry | null>;
   /**
    * Records where an entry stands after an attempt, in one durable batch: saves it, or, once every
-   * recipient is delivered or bounced, removes it and drops its reference on the message. `notice` (a
-   * DSN being written) is committed in that same batch, so a crash can neither lose nor repeat it.
+   * recipient is delivered or bounced, removes it and drops its reference on the message. (A DSN about
+   * it is committed with it through `Disposition.settles` instead.)
    */
-  settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<CommitResult | undefined>;
+  settleQueueEntry(entry: QueueEntry): Promise<void>;
   /** Removes an entry and its reference on the message, without any notice (`letterbox queue delete`). */
   deleteQueueEntry(id: string): Promise<void>;
 }
@@ -104,8 +140,15 @@ export interface DeliveryAgent {
   /**
    * Delivers messages whose recipients are all at `domain`, reusing one connection per server for all
    * of them. Never throws for a remote failure: every recipient comes back with an outcome.
+   * `signal` ends the attempt early: connections are dropped at once, and recipients not yet accepted
+   * come back as temporary failures.
    */
-  deliver(domain: string, messages: OutboundMessage[], onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>): Promise<Map<string, DeliveryOutcome[]>>;
+  deliver(
+    domain: string,
+    messages: OutboundMessage[],
+    onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<Map<string, DeliveryOutcome[]>>;
   /** True while direct connections to port 25 seem blocked and mail goes straight to the smarthost. */
   readonly outboundBlocked: boolean;
 }

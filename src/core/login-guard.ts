@@ -156,7 +156,7 @@ export class LoginGuard {
   }
 
   /** The saved form of the state now (also what tests look at). */
-  snapshot(): SavedLoginGuard {
+  toSaved(): SavedLoginGuard {
     const savedAt = this.now();
     const ago = (at: number) => Math.max(0, Math.round((savedAt - at) / 1000));
     const failures = (map: Map<string, Failures>): [string, number[]][] =>
@@ -252,7 +252,7 @@ export class LoginGuard {
   private async save(): Promise<void> {
     if (!this.persistence) return;
     this.dirty = false;
-    this.saving = this.persistence.save(this.snapshot()).then(
+    this.saving = this.persistence.save(this.toSaved()).then(
       () => void (this.saveFailing = false),
       (err: unknown) => {
         this.dirty = true;

@@ -15,6 +15,8 @@ export interface QueueRecipient {
   attempts: number;
   /** The last answer of the far side or the local reason, as it should appear in a DSN. */
   lastError?: string;
+  /** The RFC 3463 code of that answer (`4.2.2`), kept as given rather than read back out of the text. */
+  status?: string;
   dsn?: RecipientDsn;
   updatedAt: number;
   /** When a deferred recipient is tried next; absent for one never tried. */

@@ -2,21 +2,7 @@
 // reply, a remote host name) or from a client (addresses, ORCPT, ENVID), so every value is made one line
 // before it goes near a header: a CR or LF in a remote answer must never start a header of its own.
 // The message/delivery-status part is 7-bit text (RFC 3464 2.1), so its values are also kept ASCII.
-
-/** RFC 5322 3.3 date-time, in UTC so that the same instant always reads the same. */
-export function rfc5322Date(date: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const time = `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
-  return `${days[date.getUTCDay()]}, ${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ${time} +0000`;
-}
-
-/** Line breaks (a multi-line SMTP reply) become spaces; other control characters go; runs of space collapse. */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\r\n\t]+/g, ' ').replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, '').replace(/ {2,}/g, ' ').trim();
-}
+import { oneLine } from '../core/rfc5322.js';
 
 /** One line of printable ASCII: anything else becomes `?`. */
 export function asciiLine(text: string): string {

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { LetterboxError } from '../core/errors.js';
+import { BlankLineFinder, oneLine, rfc5322Date } from '../core/rfc5322.js';
 import {
   asciiLine,
   diagnosticCode,
@@ -22,10 +23,8 @@ import {
   headerField,
   hostName,
   isAscii,
-  oneLine,
   originalRecipient,
   replyLine,
-  rfc5322Date,
   statusCode,
   typedAddress,
   wrapText,
@@ -186,7 +185,7 @@ function topHeader(plan: Plan, eightBit: boolean): string {
     headerField('From', `Mail Delivery System <MAILER-DAEMON@${plan.host}>`) +
     headerField('To', `<${plan.sender}>`) +
     headerField('Subject', SUBJECTS[plan.kind]) +
-    headerField('Date', rfc5322Date(plan.now)) +
+    headerField('Date', rfc5322Date(plan.now, 'utc')) +
     headerField('Message-ID', plan.messageId) +
     // RFC 3834 5: an automatic answer to a message; well-behaved responders do not answer it.
     headerField('Auto-Submitted', 'auto-replied') +
@@ -219,11 +218,12 @@ async function measure(original: Readable, limit: number): Promise<number> {
 
 /** The original's header section, through the line break before the empty line, in CRLF form. */
 async function headerBlock(original: Readable): Promise<Buffer> {
+  const finder = new BlankLineFinder();
   let held = Buffer.alloc(0);
   for await (const chunk of original as AsyncIterable<Buffer | string>) {
-    const from = Math.max(0, held.length - 3);
-    held = Buffer.concat([held, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
-    const end = headerEnd(held, from);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const end = finder.scan(bytes, held.length);
+    held = Buffer.concat([held, bytes]);
     if (end >= 0) return toCrlf(held.subarray(0, end), { cr: false }, true);
     if (held.length > MAX_HEADER_BYTES) {
       const cut = held.subarray(0, MAX_HEADER_BYTES);
@@ -232,17 +232,6 @@ async function headerBlock(original: Readable): Promise<Buffer> {
   }
   // A message that is all header: the block ends with the data.
   return toCrlf(held, { cr: false }, true);
-}
-
-/** Offset just past the last header line's line break, or -1 while the empty line has not been seen. */
-function headerEnd(buffer: Buffer, from: number): number {
-  if (buffer[0] === 0x0a || (buffer[0] === 0x0d && buffer[1] === 0x0a)) return 0;
-  for (let i = Math.max(from, 1); i < buffer.length; i++) {
-    if (buffer[i] !== 0x0a) continue;
-    if (buffer[i - 1] === 0x0a) return i;
-    if (buffer[i - 1] === 0x0d && buffer[i - 2] === 0x0a) return i - 1;
-  }
-  return -1;
 }
 
 /** The whole original, line ends made CRLF on the way; never more than `limit` bytes of it. */
@@ -299,7 +288,7 @@ function deliveryStatus(input: DsnInput, plan: Plan): string {
   let fields = '';
   if (input.envid) fields += headerField('Original-Envelope-Id', asciiLine(input.envid).slice(0, 100));
   fields += headerField('Reporting-MTA', `dns; ${plan.host}`);
-  fields += headerField('Arrival-Date', rfc5322Date(input.arrivalDate));
+  fields += headerField('Arrival-Date', rfc5322Date(input.arrivalDate, 'utc'));
   if (input.queueId) fields += headerField('X-Letterbox-Queue-ID', asciiLine(input.queueId));
   for (const recipient of input.recipients) fields += '\r\n' + recipientFields(recipient);
   return fields;
@@ -314,8 +303,8 @@ function recipientFields(recipient: DsnRecipient): string {
   const remote = recipient.remoteMta ? hostName(recipient.remoteMta) : '';
   if (remote) fields += headerField('Remote-MTA', `dns; ${remote}`);
   if (recipient.diagnostic && oneLine(recipient.diagnostic)) fields += headerField('Diagnostic-Code', diagnosticCode(recipient.diagnostic));
-  if (recipient.lastAttempt) fields += headerField('Last-Attempt-Date', rfc5322Date(recipient.lastAttempt));
-  if (recipient.action === 'delayed' && recipient.willRetryUntil) fields += headerField('Will-Retry-Until', rfc5322Date(recipient.willRetryUntil));
+  if (recipient.lastAttempt) fields += headerField('Last-Attempt-Date', rfc5322Date(recipient.lastAttempt, 'utc'));
+  if (recipient.action === 'delayed' && recipient.willRetryUntil) fields += headerField('Will-Retry-Until', rfc5322Date(recipient.willRetryUntil, 'utc'));
   return fields;
 }
 
@@ -336,7 +325,7 @@ function explanation(input: DsnInput, plan: Plan, returned: Returned): string[] 
     const until = latest(input.recipients.map((r) => r.willRetryUntil));
     lines.push('THIS IS A WARNING ONLY. YOU DO NOT NEED TO SEND YOUR MESSAGE AGAIN.', '');
     lines.push('Your message has not been delivered yet to one or more recipients.');
-    lines.push(until ? `The mail system will keep trying until ${rfc5322Date(until)}.` : 'The mail system will keep trying.');
+    lines.push(until ? `The mail system will keep trying until ${rfc5322Date(until, 'utc')}.` : 'The mail system will keep trying.');
   } else {
     lines.push('Your message was delivered to the recipients below.');
   }

@@ -2,15 +2,15 @@
 // sender: into their INBOX when they are local, else into the queue as a new entry. Never one for a
 // message whose sender is `<>` (RFC 5321 4.5.5: that is how bounce loops are avoided).
 import type { Logger } from 'pino';
-import type { Directory, Disposition, MailStore, QueueStore } from '../core/interfaces.js';
+import type { MailIntake, MailStore, QueueStore } from '../core/interfaces.js';
 import type { QueueEntry, QueueRecipient } from '../core/types.js';
-import { parseAddress } from '../core/address.js';
 import { buildDsn, dsnWanted, shouldBounce } from './dsn.js';
 
 export interface NoticeDeps {
   queue: QueueStore;
   mail: MailStore;
-  directory: Directory;
+  /** The DSN goes in through the same door as any new mail. */
+  intake: MailIntake;
   log: Logger;
   hostname: string;
 }
@@ -21,10 +21,7 @@ export type NoticeKind = 'failure' | 'delay';
 export interface NoticeSent {
   /** The DSN's stored message. */
   messageId: string;
-  /**
-   * Its outbound queue entry, when it went into the queue (a remote sender, or a local one who
-   * forwards): the running scheduler must be told of it, as SMTP tells it of the messages it queues.
-   */
+  /** Its outbound queue entry, when it went into the queue (a remote sender, or a local one who forwards). */
   queueId?: string;
 }
 
@@ -47,13 +44,13 @@ export async function settleWithNotice(
     if (!bounceable && kind === 'failure' && recipients.length > 0) {
       log.warn({ recipients: recipients.map((r) => r.address) }, 'undeliverable message from <>: dropped without a DSN');
     }
-    await deps.queue.settleQueueEntry(snapshot(entry));
+    await deps.queue.settleQueueEntry(copyOf(entry));
     return null;
   }
-  const disposition = await noticeDisposition(deps, entry.sender);
-  if (!disposition) {
+  const route = await deps.intake.route(entry.sender);
+  if (!route || (route.local.length === 0 && route.remote.length === 0)) {
     log.warn({ sender: entry.sender }, 'the sender is in a local domain but has no mailbox; DSN dropped');
-    await deps.queue.settleQueueEntry(snapshot(entry));
+    await deps.queue.settleQueueEntry(copyOf(entry));
     return null;
   }
   const writer = await deps.mail.createMessage();
@@ -81,36 +78,27 @@ export async function settleWithNotice(
       original: () => deps.mail.openMessage(entry.messageId),
     });
     for await (const chunk of dsn) await writer.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-    const committed = await deps.queue.settleQueueEntry(snapshot(entry), { writer, disposition: { ...disposition, receivedAt: now } });
+    const notice = { sender: '', recipients: [{ address: entry.sender, route }], receivedAt: now };
+    const committed = await deps.intake.commit(writer, notice, copyOf(entry));
     log.info({ kind, to: entry.sender, recipients: wanted.map((r) => r.address), dsn: writer.messageId }, kind === 'failure' ? 'bounce sent' : 'delay warning sent');
-    return { messageId: writer.messageId, ...(committed?.queueId ? { queueId: committed.queueId } : {}) };
+    return { messageId: writer.messageId, ...(committed.queueId ? { queueId: committed.queueId } : {}) };
   } catch (err) {
     await writer.abort();
     throw err;
   }
 }
 
-async function noticeDisposition(deps: NoticeDeps, sender: string): Promise<Disposition | null> {
-  const domain = parseAddress(sender)?.domain;
-  if (domain && (await deps.directory.isLocalDomain(domain))) {
-    const route = await deps.directory.resolve(sender);
-    if (!route || (route.local.length === 0 && route.remote.length === 0)) return null;
-    return {
-      mailboxes: route.local,
-      ...(route.remote.length > 0 ? { queue: { sender: '', recipients: route.remote.map((address) => ({ address })) } } : {}),
-    };
-  }
-  return { mailboxes: [], queue: { sender: '', recipients: [{ address: sender }] } };
-}
-
-/** RFC 3463 status for the DSN: the remote's own code when it gave one. */
+/**
+ * RFC 3463 status for the DSN: the code the answer came with (an entry queued before `status` was
+ * kept has it only inside its text).
+ */
 function statusOf(recipient: QueueRecipient, kind: NoticeKind): string {
-  const match = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(recipient.lastError ?? '');
-  if (match) return kind === 'delay' ? `4.${match[2]}.${match[3]}` : match[0];
+  const code = recipient.status ?? /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(recipient.lastError ?? '')?.[0];
+  if (code) return kind === 'delay' ? code.replace(/^\d/, '4') : code;
   return kind === 'failure' ? '5.0.0' : '4.0.0';
 }
 
 /** The queue entry as it is at this moment; later changes to the live copy must not leak into the batch. */
-function snapshot(entry: QueueEntry): QueueEntry {
+function copyOf(entry: QueueEntry): QueueEntry {
   return structuredClone(entry);
 }

@@ -5,9 +5,10 @@ import type { Directory, MailStore, QueueControl, QueueStore } from '../core/int
 import type { QueueEntry } from '../core/types.js';
 import { LetterboxError } from '../core/errors.js';
 import type { Clock } from './clock.js';
-import { settleWithNotice, type NoticeSent } from './notices.js';
+import { Intake } from './intake.js';
+import { settleWithNotice, type NoticeDeps, type NoticeSent } from './notices.js';
 
-export interface OperationDeps {
+export interface OfflineDeps {
   queue: QueueStore;
   mail: MailStore;
   directory: Directory;
@@ -19,7 +20,7 @@ const BOUNCED_BY_ADMIN = '550 5.0.0 Message returned by the administrator';
 
 export class QueueOperations {
   constructor(
-    private readonly deps: OperationDeps,
+    private readonly deps: NoticeDeps,
     private readonly clock: Clock,
   ) {}
 
@@ -39,6 +40,7 @@ export class QueueOperations {
     for (const r of failed) {
       r.state = 'bounced';
       r.lastError = BOUNCED_BY_ADMIN;
+      r.status = '5.0.0';
       r.updatedAt = now;
     }
     const notice = await settleWithNotice(this.deps, entry, 'failure', failed, now);
@@ -52,10 +54,12 @@ export class OfflineQueue implements QueueControl {
   private readonly ops: QueueOperations;
 
   constructor(
-    private readonly deps: OperationDeps,
+    private readonly deps: OfflineDeps,
     private readonly clock: Clock,
   ) {
-    this.ops = new QueueOperations(deps, clock);
+    // Nothing runs to be woken: a DSN queued here goes out when the service next starts.
+    const intake = new Intake(deps.directory, () => {});
+    this.ops = new QueueOperations({ ...deps, intake }, clock);
   }
 
   async listQueue(): Promise<QueueEntry[]> {

@@ -38,6 +38,7 @@ export function applyAcceptances(entry: QueueEntry, accepted: number[], outcomes
     r.updatedAt = now;
     if (outcome.remoteMta) r.remoteMta = outcome.remoteMta;
     delete r.lastError;
+    delete r.status;
     delete r.nextAttemptAt;
   }
   entry.nextAttemptAt = earliestAttempt(entry, now);
@@ -60,8 +61,13 @@ export function applyOutcomes(entry: QueueEntry, tried: number[], outcomes: Deli
     delete r.nextAttemptAt;
     if (outcome.status === 'delivered') {
       delete r.lastError;
+      delete r.status;
       r.state = 'delivered';
-    } else if (outcome.status === 'bounced') {
+      result.changes.push({ index, state: r.state, detail: outcome.reply });
+      continue;
+    }
+    r.status = outcome.enhancedCode;
+    if (outcome.status === 'bounced') {
       r.lastError = outcome.reply;
       r.state = 'bounced';
       result.failed.push(r);

@@ -3,25 +3,8 @@
 // authorize_sender checks both. Otherwise any user could mail a colleague as "The Boss".
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Directory } from '../core/interfaces.js';
+import { headerValues } from '../core/rfc5322.js';
 import { reply, type SmtpReply } from './replies.js';
-
-/** The unfolded values of every header named `name` (case-insensitive) in a header block. */
-export function headerValues(block: string, name: string): string[] {
-  const wanted = name.toLowerCase();
-  const values: string[] = [];
-  let current: string | undefined;
-  for (const line of block.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line)) {
-      if (current !== undefined) current += ` ${line.trim()}`;
-      continue;
-    }
-    if (current !== undefined) values.push(current);
-    const colon = line.indexOf(':');
-    current = colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted ? line.slice(colon + 1).trim() : undefined;
-  }
-  if (current !== undefined) values.push(current);
-  return values;
-}
 
 /** Every address the From and Sender headers name; '' for an entry without one (a bare name). */
 export function authorAddresses(block: string): string[] {

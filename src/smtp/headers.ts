@@ -2,6 +2,7 @@
 // submission, Message-ID and Date when the client left them out (RFC 6409 8.2, 8.3). The rest of the
 // message passes through byte for byte; the header block is held only until its end is seen.
 import { Transform, type TransformCallback } from 'node:stream';
+import { BlankLineFinder, headerNames } from '../core/rfc5322.js';
 
 /**
  * Header blocks longer than this are not edited: we add nothing and pass the bytes on. The decision
@@ -77,60 +78,4 @@ export class HeaderEditor extends Transform {
     if (added) this.push(Buffer.from(added));
     if (end < buffer.length) this.push(buffer.subarray(end));
   }
-}
-
-/**
- * Finds the empty line that ends the header block (RFC 5322 2.1), fed one chunk at a time so that no
- * chunk is searched twice and a line break split between chunks is still seen. Lines may end in CRLF
- * or, from careless clients, in a bare LF; a block may mix the two.
- */
-class BlankLineFinder {
-  // At the start of a line (the message's first byte starts one), and whether that line began with CR.
-  private atLineStart = true;
-  private crAtLineStart = false;
-
-  /** Offset where the empty line starts, or -1 when it is not in the bytes seen so far. */
-  scan(chunk: Buffer, offset: number): number {
-    let i = 0;
-    while (i < chunk.length) {
-      const byte = chunk[i];
-      if (this.crAtLineStart) {
-        if (byte === 0x0a) return offset + i - 1;
-        this.crAtLineStart = false;
-        this.atLineStart = false;
-      } else if (this.atLineStart) {
-        if (byte === 0x0a) return offset + i;
-        this.crAtLineStart = byte === 0x0d;
-        this.atLineStart = this.crAtLineStart;
-        i += 1;
-        continue;
-      }
-      // Inside a line: skip to its end.
-      const lf = chunk.indexOf(0x0a, i);
-      if (lf < 0) return -1;
-      this.atLineStart = true;
-      i = lf + 1;
-    }
-    return -1;
-  }
-}
-
-function headerNames(block: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of block.split(/\r?\n/)) {
-    const match = /^([!-9;-~]+):/.exec(line);
-    if (match?.[1]) names.add(match[1].toLowerCase());
-  }
-  return names;
-}
-
-/** RFC 5322 3.3 date-time, in the server's local offset. */
-export function rfc5322Date(date = new Date()): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? '+' : '-';
-  const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}${pad(Math.abs(offset) % 60)}`;
-  return `${days[date.getDay()]}, ${date.getDate()} ${months[date.getMonth()]} ${date.getFullYear()} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${zone}`;
 }

@@ -3,7 +3,7 @@
 // RCPT addresses are looked up exactly as given (after smtp-server drops an RFC 5321 C source route):
 // `user%remote@local`, `remote!user@local` and `"user@remote"@local` are local parts of a local
 // domain, so they either name a local mailbox or are unknown; nothing here routes on `%`, `!` or quotes.
-import type { Directory } from '../core/interfaces.js';
+import type { Directory, MailIntake } from '../core/interfaces.js';
 import type { Resolution } from '../core/types.js';
 import { parseAddress } from '../core/address.js';
 import { replies, type SmtpReply } from './replies.js';
@@ -17,21 +17,19 @@ export async function checkSender(directory: Directory, state: SessionState, sen
   return null;
 }
 
-export async function routeRecipient(directory: Directory, state: SessionState, recipient: string, hostname: string): Promise<Resolution | SmtpReply> {
+export async function routeRecipient(directory: Directory, intake: MailIntake, state: SessionState, recipient: string, hostname: string): Promise<Resolution | SmtpReply> {
   // RFC 5321 4.5.1: `RCPT TO:<Postmaster>` without a domain must be accepted: the box's own postmaster.
-  if (recipient.toLowerCase() === 'postmaster') return (await postmaster(directory, hostname)) ?? replies.userUnknown(recipient);
+  if (recipient.toLowerCase() === 'postmaster') return (await postmaster(directory, intake, hostname)) ?? replies.userUnknown(recipient);
   const parsed = parseAddress(recipient);
   if (!parsed) return replies.userUnknown(recipient);
-  if (await directory.isLocalDomain(parsed.domain)) {
-    return (await directory.resolve(recipient)) ?? replies.userUnknown(recipient);
-  }
-  if (state.listener !== 'mx' && state.user) return { local: [], remote: [recipient] };
-  return replies.relayDenied(recipient);
+  const local = await directory.isLocalDomain(parsed.domain);
+  if (!local && !(state.listener !== 'mx' && state.user)) return replies.relayDenied(recipient);
+  return (await intake.route(recipient)) ?? replies.userUnknown(recipient);
 }
 
 /** Postmaster of the box's hostname when that is one of its domains, else of its first domain. */
-async function postmaster(directory: Directory, hostname: string): Promise<Resolution | null> {
+async function postmaster(directory: Directory, intake: MailIntake, hostname: string): Promise<Resolution | null> {
   const domains = await directory.listDomains();
   const domain = domains.includes(hostname.toLowerCase()) ? hostname.toLowerCase() : domains[0];
-  return domain ? directory.resolve(`postmaster@${domain}`) : null;
+  return domain ? intake.route(`postmaster@${domain}`) : null;
 }

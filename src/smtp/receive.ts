@@ -2,11 +2,11 @@
 // local mailboxes and/or the outbound queue in one durable batch, and only then answers 250.
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { randomBytes } from 'node:crypto';
-import type { Directory, Disposition, MailStore } from '../core/interfaces.js';
+import type { Directory, MailIntake, MailStore, NewMessage } from '../core/interfaces.js';
 import { checkAuthors } from './authors.js';
 import type { EventBus } from '../core/events.js';
-import type { RecipientDsn } from '../core/types.js';
-import { HeaderEditor, rfc5322Date } from './headers.js';
+import { headerValues, rfc5322Date } from '../core/rfc5322.js';
+import { HeaderEditor } from './headers.js';
 import { ClientGone } from './boundary.js';
 import { replies, reply } from './replies.js';
 import { reserveReached } from './storage.js';
@@ -14,6 +14,7 @@ import type { SessionState } from './session.js';
 
 export interface ReceiveContext {
   store: MailStore;
+  intake: MailIntake;
   directory: Directory;
   bus: EventBus;
   hostname: string;
@@ -74,13 +75,12 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     if (failure !== undefined) throw failure;
     checkHops(editor);
     if (state.user) await checkSubmittedAuthors(editor, state.user, ctx.directory);
-    const disposition = dispose(session, state);
-    const result = await writer.commit(disposition);
-    const local = disposition.mailboxes;
-    const remote = disposition.queue?.recipients.map((r) => r.address) ?? [];
+    const message = newMessage(session, state);
+    const result = await ctx.intake.commit(writer, message);
+    const local = [...new Set(message.recipients.flatMap((r) => r.route.local))];
+    const remote = [...new Set(message.recipients.flatMap((r) => r.route.remote))];
     state.log.info({ msgid: result.messageId, queueId: result.queueId, size: result.size, from: senderOf(session), local, remote }, 'message accepted');
     ctx.bus.emit('message.received', { messageId: result.messageId, sender: senderOf(session), local, remote, size: result.size, port: ctx.port });
-    if (result.queueId) ctx.bus.emit('message.queued', { queueId: result.queueId, messageId: result.messageId, recipients: remote });
     return `Ok: queued as ${result.messageId}`;
   } catch (err) {
     // Whatever went wrong, nothing of this message stays; the boundary (boundary.ts) says what to answer.
@@ -96,7 +96,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
  */
 function checkHops(editor: HeaderEditor): void {
   if (editor.headerBlock === undefined) throw reply(552, '5.6.0', 'Message header too long');
-  const hops = editor.headerBlock.match(/^Received:/gim)?.length ?? 0;
+  const hops = headerValues(editor.headerBlock, 'Received').length;
   if (hops >= MAX_HOPS) throw reply(554, '5.4.6', `Too many hops (${hops} Received: headers): a mail loop?`);
 }
 
@@ -143,34 +143,20 @@ function senderOf(session: SMTPServerSession): string {
   return session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
 }
 
-/** Local mailboxes and remote recipients of the whole transaction, each once. */
-function dispose(session: SMTPServerSession, state: SessionState): Disposition {
-  const mailboxes = new Set<string>();
-  const remote = new Map<string, { address: string; dsn?: RecipientDsn }>();
-  for (const rcpt of session.envelope.rcptTo) {
+/** The transaction's envelope, each recipient with the route RCPT TO found for it. */
+function newMessage(session: SMTPServerSession, state: SessionState): NewMessage {
+  const recipients = session.envelope.rcptTo.flatMap((rcpt) => {
     const route = state.routes.get(rcpt.address);
-    if (!route) continue;
-    for (const user of route.local) mailboxes.add(user);
-    for (const address of route.remote) {
-      if (remote.has(address)) continue;
-      const notify = rcpt.dsn?.notify;
-      const orcpt = rcpt.dsn?.orcpt;
-      remote.set(address, { address, ...(notify || orcpt ? { dsn: { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } } : {}) });
-    }
-  }
+    if (!route) return [];
+    const { notify, orcpt } = rcpt.dsn ?? {};
+    return [{ address: rcpt.address, route, ...(notify || orcpt ? { dsn: { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } } : {}) }];
+  });
   const dsn = session.envelope.dsn;
   return {
-    mailboxes: [...mailboxes],
-    ...(remote.size > 0
-      ? {
-          queue: {
-            sender: senderOf(session),
-            recipients: [...remote.values()],
-            ...(dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? { ret: dsn.ret } : {}),
-            ...(dsn?.envid ? { envid: dsn.envid } : {}),
-          },
-        }
-      : {}),
+    sender: senderOf(session),
+    recipients,
+    ...(dsn?.ret === 'FULL' || dsn?.ret === 'HDRS' ? { ret: dsn.ret } : {}),
+    ...(dsn?.envid ? { envid: dsn.envid } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
 // to come. What clients do is logged through ClientNotices (notices.ts), rate-limited per address.
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
-import type { Authenticator, Directory, MailStore } from '../core/interfaces.js';
+import type { Authenticator, Directory, MailIntake, MailStore } from '../core/interfaces.js';
 import type { EventBus } from '../core/events.js';
 import { isLetterboxError } from '../core/errors.js';
 import type { LoginGuard } from '../core/login-guard.js';
@@ -47,6 +47,8 @@ export interface SmtpDeps {
   /** Counts failed logins per address and per account, before each password check. */
   loginGuard: LoginGuard;
   store: MailStore;
+  /** Routes recipients and commits new mail (core's MailIntake). */
+  intake: MailIntake;
   bus: EventBus;
   log: Logger;
   tls: { key: Buffer | string; cert: Buffer | string };
@@ -223,7 +225,7 @@ export class SmtpService {
       onRcptTo: (address, session, callback) => {
         const state = sessionState(session);
         answer(async () => {
-          const route = await routeRecipient(deps.directory, state, address.address, settings.hostname);
+          const route = await routeRecipient(deps.directory, deps.intake, state, address.address, settings.hostname);
           if (route instanceof SmtpReply) {
             state.note('recipient', { rcpt: address.address, reply: route.message }, 'recipient refused');
             deps.bus.emit('smtp.rejected', { port: endpoint.port, reason: route.message, remoteAddress: session.remoteAddress });
@@ -234,7 +236,7 @@ export class SmtpService {
       },
       onData: (stream, session, callback) => {
         const state = sessionState(session);
-        const receiving = receiveMessage(stream, session, state, { store: deps.store, directory: deps.directory, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port, ...(deps.reclaimMemory ? { reclaimMemory: deps.reclaimMemory } : {}) });
+        const receiving = receiveMessage(stream, session, state, { store: deps.store, intake: deps.intake, directory: deps.directory, bus: deps.bus, hostname: settings.hostname, maxMessageSize: settings.maxMessageSize, port: endpoint.port, ...(deps.reclaimMemory ? { reclaimMemory: deps.reclaimMemory } : {}) });
         this.receiving.add(receiving);
         void receiving.finally(() => this.receiving.delete(receiving)).catch(() => {});
         answer(

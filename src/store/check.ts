@@ -6,12 +6,14 @@
 //   `damaged` with the message's record, never served as an empty or truncated message;
 // - a message's reference count is the number of entries pointing at it; one nobody points at is gone;
 // - a mailbox's message count and bytes are its entries', and its uidNext is above every UID in it;
-// - no chunk belongs to no message (a leftover of an interrupted transfer).
+// - no chunk belongs to no message (a leftover of an interrupted transfer);
+// - every queue entry has the shape the queue needs (queue-records.ts); one that does not is set aside.
 // All repairs are one atomic batch, written through the write lane so nothing commits meanwhile.
 import type { QueueEntry, StoreCheckReport as CheckReport } from '../core/types.js';
 import type { Sublevels } from './db.js';
 import { chunkRange, SEP } from './ids.js';
 import type { LaneTxn, WriteLane } from './lane.js';
+import { malformedQueueEntry } from './queue-records.js';
 import type { EntryRecord, MailboxRecord, MessageRecord } from './records.js';
 
 interface DamagedRecord {
@@ -99,6 +101,13 @@ async function inspect(sub: Sublevels, txn: LaneTxn, options: CheckOptions, dama
   }
   for await (const [id, value] of sub.queue.iterator()) {
     report.queueEntries += 1;
+    const malformed = malformedQueueEntry(value);
+    if (malformed) {
+      // Nothing can use it; kept whole under its own key for whoever wants to look (no reference counted).
+      setAside(`malformed-queue-entry-${id}`, `its queue entry ${id} is malformed: ${malformed}`).queue.push(value as QueueEntry);
+      txn.batch.del(sub.queue, id);
+      continue;
+    }
     const entry = value as QueueEntry;
     const reason = records.has(entry.messageId) ? reasons.get(entry.messageId) : 'its message record is missing';
     if (reason) {

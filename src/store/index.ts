@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Level } from 'level';
-import type { CommitResult, Disposition, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
+import type { MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
 import { LetterboxError } from '../core/errors.js';
 import type { MailboxEntry, QueueEntry, StoreCheckReport, StoredMessage } from '../core/types.js';
 import { makeDirectoryDurably } from '../core/durable-files.js';
@@ -11,9 +11,10 @@ import { checkStore, type CheckOptions } from './check.js';
 import { openDb, type Sublevels } from './db.js';
 import { StoreDirectory } from './directory.js';
 import { SEP } from './ids.js';
-import { WriteLane, type LaneTxn } from './lane.js';
+import { WriteLane } from './lane.js';
 import { ChunkedMessageWriter, openMessage, sweepPending } from './messages.js';
 import { NameSync } from './name-sync.js';
+import { readQueueEntry } from './queue-records.js';
 import type { EntryRecord, MessageRecord } from './records.js';
 
 export { SCHEMA_VERSION, CHUNK_SIZE } from './db.js';
@@ -94,25 +95,23 @@ export class Store implements MailStore, QueueStore, SettingsStore {
     return fs.bavail * fs.bsize;
   }
 
+  /** Every usable entry, read one at a time (queue-records.ts: malformed ones are left to the check). */
   async listQueue(): Promise<QueueEntry[]> {
-    return (await this.sub.queue.values().all()) as QueueEntry[];
+    const entries: QueueEntry[] = [];
+    for await (const value of this.sub.queue.values()) {
+      const entry = readQueueEntry(value);
+      if (entry) entries.push(entry);
+    }
+    return entries;
   }
 
   async getQueueEntry(id: string): Promise<QueueEntry | null> {
-    return ((await this.sub.queue.get(id)) as QueueEntry | undefined) ?? null;
+    return readQueueEntry(await this.sub.queue.get(id));
   }
 
-  async settleQueueEntry(entry: QueueEntry, notice?: { writer: MessageWriter; disposition: Disposition }): Promise<CommitResult | undefined> {
-    const final = entry.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced');
-    const apply = async (txn: LaneTxn) => {
-      if (!final) return void txn.batch.put(this.sub.queue, entry.id, entry);
-      txn.batch.del(this.sub.queue, entry.id);
-      await txn.releaseMessage(entry.messageId);
-    };
+  async settleQueueEntry(entry: QueueEntry): Promise<void> {
     // Grouped with other writes in flight (one fsync for many): the queue writes one per delivery.
-    if (!notice) return void (await this.lane.run(apply, true));
-    if (!(notice.writer instanceof ChunkedMessageWriter)) throw new LetterboxError('INVALID', 'a notice must be written to this store');
-    return notice.writer.commit(notice.disposition, apply);
+    await this.lane.run((txn) => txn.settle(entry), true);
   }
 
   async deleteQueueEntry(id: string): Promise<void> {

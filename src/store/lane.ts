@@ -9,6 +9,7 @@ import type { Sublevels } from './db.js';
 import { SEP, chunkRange } from './ids.js';
 import type { NameSync } from './name-sync.js';
 import type { MailboxRecord, MessageRecord } from './records.js';
+import type { QueueEntry } from '../core/types.js';
 
 /** Pending writes of one batch, with the mailbox counters as they will be once it is written. */
 export class LaneTxn {
@@ -42,6 +43,17 @@ export class LaneTxn {
     this.touched.delete(key);
     this.cache.delete(key);
     this.batch.del(this.sub.mailboxes, key);
+  }
+
+  /**
+   * Writes where a queue entry stands: saved while a recipient is pending; removed, with its reference
+   * on the message, once every recipient is delivered or bounced.
+   */
+  async settle(entry: QueueEntry): Promise<void> {
+    const final = entry.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced');
+    if (!final) return void this.batch.put(this.sub.queue, entry.id, entry);
+    this.batch.del(this.sub.queue, entry.id);
+    await this.releaseMessage(entry.messageId);
   }
 
   /**

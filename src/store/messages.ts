@@ -84,7 +84,7 @@ export class ChunkedMessageWriter implements MessageWriter {
     return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.filled);
   }
 
-  async commit(disposition: Disposition, alongside?: (txn: LaneTxn) => Promise<void>): Promise<CommitResult> {
+  async commit(disposition: Disposition): Promise<CommitResult> {
     if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
     if (disposition.mailboxes.length === 0 && !disposition.queue) throw new LetterboxError('INVALID', 'a message needs a mailbox or a queue entry');
     this.state = 'committing';
@@ -109,7 +109,8 @@ export class ChunkedMessageWriter implements MessageWriter {
         }
         txn.batch.put(this.sub.messages, this.messageId, record);
         if (!single) txn.batch.del(this.sub.pending, this.messageId);
-        await alongside?.(txn);
+        // A DSN and the queue entry it reports on are written together: neither lost nor sent twice.
+        if (disposition.settles) await txn.settle(disposition.settles);
       }, true);
       this.state = 'committed';
       return { messageId: this.messageId, size: this.bytes, ...(queueId ? { queueId } : {}) };

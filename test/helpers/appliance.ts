@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts } from './ports.js';
+import { HOSTNAME } from './addresses.js';
+import { freePorts, isAddressInUse, retryOnAddressInUse } from './ports.js';
+import { Changes } from './wait.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -22,7 +24,7 @@ export interface RunningAppliance {
   configFile: string;
   ports: { smtp: number; submission: number; smtps: number };
   child: ChildProcess;
-  /** Every log line the process printed so far, parsed. */
+  /** Every log line the process printed so far, parsed (over restarts too). */
   logs: Record<string, unknown>[];
   /** The first log line (so far or to come) that `match` accepts; rejects after `timeoutMs`, naming `what`. */
   waitForLog(match: (entry: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
@@ -34,23 +36,39 @@ export interface RunningAppliance {
   cleanup(): Promise<void>;
 }
 
+/** Tells `waitForLog` of each new line; one per appliance, kept over restarts. */
+const logChanges = new WeakMap<RunningAppliance, Changes>();
+
+/**
+ * Starts the appliance on three fresh ports; when another process took one of them before the child
+ * could listen (EADDRINUSE), starts it again on three others, a few times.
+ */
 export async function startAppliance(options: ApplianceOptions = {}): Promise<RunningAppliance> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'letterbox-test-'));
+  try {
+    return await retryOnAddressInUse(() => startOnFreePorts(dataDir, options));
+  } catch (err) {
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startOnFreePorts(dataDir: string, options: ApplianceOptions): Promise<RunningAppliance> {
   const [smtp, submission, smtps] = await freePorts(3);
   const ports = { smtp: smtp as number, submission: submission as number, smtps: smtps as number };
   const configFile = join(options.configDir ?? dataDir, 'config.json');
   const config = {
     dataDir,
-    hostname: 'mx.letterbox.test',
+    hostname: HOSTNAME,
     listen: ['127.0.0.1'],
     log: { level: 'info' },
     ...options.config,
-    ports: { smtp: ports.smtp, submission: ports.submission, smtps: ports.smtps, imap: 0, imaps: 0, pop3: 0, pop3s: 0, http: 0, https: 0, ...((options.config?.ports as object) ?? {}) },
+    ports: { ...ports, imap: 0, imaps: 0, pop3: 0, pop3s: 0, http: 0, https: 0, ...((options.config?.ports as object) ?? {}) },
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env: NodeJS.ProcessEnv = { ...process.env, LETTERBOX_CONFIG: configFile };
   delete env.LETTERBOX_DATA_DIR;
-  const logged = new Set<(entry: Record<string, unknown>) => void>();
+  const changes = new Changes();
 
   const running: RunningAppliance = {
     dataDir,
@@ -58,22 +76,10 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
     ports,
     child: undefined as unknown as ChildProcess,
     logs: [],
-    waitForLog: (match, what, timeoutMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        const found = running.logs.find(match);
-        if (found) return resolve(found);
-        const listener = (entry: Record<string, unknown>) => {
-          if (!match(entry)) return;
-          clearTimeout(timer);
-          logged.delete(listener);
-          resolve(entry);
-        };
-        const timer = setTimeout(() => {
-          logged.delete(listener);
-          reject(new Error(`no log line ${what} within ${timeoutMs / 1000} s`));
-        }, timeoutMs);
-        logged.add(listener);
-      }),
+    waitForLog: async (match, what, timeoutMs = 30_000) => {
+      await changes.until(() => running.logs.some(match), () => `no log line ${what} within ${timeoutMs / 1000} s`, timeoutMs);
+      return running.logs.find(match) as Record<string, unknown>;
+    },
     cli: (args, stdin) =>
       new Promise((resolve) => {
         const proc = execFile(process.execPath, [CLI, ...args, '--config', configFile], { env, timeout: 30_000 }, (err, stdout, stderr) => {
@@ -91,34 +97,55 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
       child.kill(signal);
       return exited;
     },
+    // The same ports (a test may hold on to them): one taken meanwhile, by an outgoing connection say,
+    // is usually free again a moment later.
     restart: async () => {
-      running.child = await spawnServe(configFile, env, running.logs, logged);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          running.child = await spawnServe(configFile, env, running.logs, changes);
+          return;
+        } catch (err) {
+          if (attempt >= RESTART_TRIES || !isAddressInUse(err)) throw err;
+          await new Promise((resolve) => setTimeout(resolve, RESTART_PAUSE_MS));
+        }
+      }
     },
     cleanup: async () => {
       await running.stop('SIGKILL');
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  try {
-    running.child = await spawnServe(configFile, env, running.logs, logged);
-  } catch (err) {
-    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  }
+  logChanges.set(running, changes);
+  running.child = await spawnServe(configFile, env, running.logs, changes);
   return running;
 }
 
-async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Record<string, unknown>[], logged: Set<(entry: Record<string, unknown>) => void>): Promise<ChildProcess> {
+const RESTART_TRIES = 10;
+const RESTART_PAUSE_MS = 300;
+
+/**
+ * Spawns `serve` and resolves once it logged that it is ready. A start that fails takes its log lines
+ * back out of `logs`, and its error carries the process's stderr and last log line.
+ */
+async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Record<string, unknown>[], changes: Changes): Promise<ChildProcess> {
+  const first = logs.length;
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const failure = (what: string) => {
+    const last = logs.length > first ? `; last log line: ${JSON.stringify(logs.at(-1))}` : '';
+    logs.splice(first);
+    return new Error(`${what}: ${stderr}${last}`);
+  };
   await new Promise<void>((resolve, reject) => {
+    let settled = false;
     let buffered = '';
     // A bound against a hang, far above a start on a loaded machine; a process that never got ready is
     // killed here, as no test holds it to clean it up.
     const timer = setTimeout(() => {
+      settled = true;
       child.kill('SIGKILL');
-      reject(new Error(`appliance did not start in 45 s: ${stderr}`));
+      reject(failure('appliance did not start in 45 s'));
     }, 45_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -129,8 +156,9 @@ async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Reco
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
-          for (const listener of logged) listener(entry);
-          if (entry.msg === 'letterbox ready') {
+          changes.changed();
+          if (entry.msg === 'letterbox ready' && !settled) {
+            settled = true;
             clearTimeout(timer);
             resolve();
           }
@@ -139,12 +167,26 @@ async function spawnServe(configFile: string, env: NodeJS.ProcessEnv, logs: Reco
         }
       }
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': by then all it wrote has been read, why it stopped included.
+    child.once('close', (code) => {
+      if (settled) return;
       clearTimeout(timer);
-      reject(new Error(`appliance exited with ${code} before it was ready: ${stderr}`));
+      reject(failure(`appliance exited with ${code} before it was ready`));
     });
   });
   return child;
+}
+
+/** Log lines of the appliance whose message is `msg` (a string) or matches it (a RegExp). */
+export function logged(app: RunningAppliance, msg: RegExp | string): Record<string, unknown>[] {
+  return app.logs.filter((line) => (typeof msg === 'string' ? line.msg === msg : msg.test(String(line.msg))));
+}
+
+/** Waits until `count` lines of `logged(app, msg)` are there; returns them all. */
+export async function waitForLog(app: RunningAppliance, msg: RegExp | string, count = 1, timeoutMs = 30_000): Promise<Record<string, unknown>[]> {
+  const changes = logChanges.get(app) ?? new Changes();
+  await changes.until(() => logged(app, msg).length >= count, () => `gave up waiting for ${count} log line(s) ${String(msg)}`, timeoutMs);
+  return logged(app, msg);
 }
 
 /** Adds a domain and users (password `password-<local part>`) through the real CLI. */

@@ -1,4 +1,5 @@
-// A real DNS server for delivery tests: Debian's dnsmasq in the foreground on 127.0.0.1:<free port>,
+// A real DNS server for delivery tests: Debian's dnsmasq in the foreground on 127.0.0.1:<free port>
+// (another one when a parallel test took that port first),
 // answering only from the records given here. Names under `localDomains` that have no record get
 // NXDOMAIN (dnsmasq's --local); names anywhere else get REFUSED, which a resolver takes as a temporary
 // failure, like SERVFAIL. Nothing is forwarded anywhere (--no-resolv, no --server).
@@ -7,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, retryOnAddressInUse } from './ports.js';
 import { needTool, type TapLike } from './remote-mta.js';
 
 export interface DnsZone {
@@ -44,61 +45,68 @@ export async function startDnsmasq(t: TapLike, zone: DnsZone): Promise<RunningDn
   const binary = needTool(t, '/usr/sbin/dnsmasq', 'dnsmasq-base');
   if (!binary) return null;
   const dir = mkdtempSync(join(tmpdir(), 'letterbox-dns-'));
-  const port = await freePort();
-  const child = spawn(
-    binary,
-    [
-      '--keep-in-foreground',
-      '--no-resolv',
-      '--no-hosts',
-      '--no-poll',
-      `--port=${port}`,
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-      '--log-queries',
-      '--log-facility=-',
-      ...zoneArguments(zone),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const log: string[] = [];
-  let buffered = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    log.push(...lines);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return retryOnAddressInUse(async () => {
+    const port = await freePort();
+    const child = spawn(
+      binary,
+      [
+        '--keep-in-foreground',
+        '--no-resolv',
+        '--no-hosts',
+        '--no-poll',
+        `--port=${port}`,
+        '--listen-address=127.0.0.1',
+        '--bind-interfaces',
+        `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+        '--log-queries',
+        '--log-facility=-',
+        ...zoneArguments(zone),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const log: string[] = [];
+    let buffered = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      log.push(...lines);
+    });
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const running: RunningDns = {
+      server: `127.0.0.1:${port}`,
+      queries: () => log.flatMap((line) => /query\[(\w+)\] (\S+) from/.exec(line)?.slice(1, 3).join(' ') ?? []),
+      stop: async () => {
+        await stopChild(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    t.teardown(() => running.stop());
+    await waitUntilAnswering(running.server, child, closed, log);
+    return running;
   });
-  const running: RunningDns = {
-    server: `127.0.0.1:${port}`,
-    queries: () => log.flatMap((line) => /query\[(\w+)\] (\S+) from/.exec(line)?.slice(1, 3).join(' ') ?? []),
-    stop: async () => {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  t.teardown(() => running.stop());
-  await waitUntilAnswering(running.server, child, log);
-  return running;
 }
 
-async function waitUntilAnswering(server: string, child: ChildProcess, log: string[]): Promise<void> {
+async function waitUntilAnswering(server: string, child: ChildProcess, closed: Promise<void>, log: string[]): Promise<void> {
   // A second per query and half a minute in all: on a loaded machine an answer can take longer than
   // 200 ms to be read, and a short timeout then reads as silence until the deadline.
   const resolver = new Resolver({ timeout: 1_000, tries: 1 });
   resolver.setServers([server]);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`dnsmasq exited with ${child.exitCode}: ${log.join('\n')}`);
-    try {
-      await resolver.resolveTxt('ready.invalid');
-      return;
-    } catch (err) {
-      // Any DNS answer, even REFUSED, means it is listening; only silence means it is not yet.
-      const code = (err as { code?: string }).code;
-      if (code !== 'ETIMEOUT' && code !== 'ECONNREFUSED') return;
+    if (child.exitCode !== null) {
+      await closed; // all it wrote has been read: why it exited (a port taken, say) is in the log
+      throw new Error(`dnsmasq exited with ${child.exitCode}: ${log.join('\n')}`);
     }
+    const answered = await resolver.resolveTxt('ready.invalid').then(
+      () => true,
+      // Any DNS answer, even REFUSED, means something is listening; only silence means nothing yet.
+      (err: { code?: string }) => err.code !== 'ETIMEOUT' && err.code !== 'ECONNREFUSED',
+    );
+    // The answer is from this dnsmasq once it logged the question: another server may hold the port
+    // (this one then exits, failing to bind it).
+    if (answered && log.some((line) => line.includes('ready.invalid'))) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`dnsmasq did not answer within 30 s: ${log.join('\n')}`);

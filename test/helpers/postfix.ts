@@ -10,11 +10,14 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopChild } from './dnsmasq.js';
-import { LineLog, needTool, waitUntilListening, type TapLike } from './remote-mta.js';
+import { missingPeer } from './peers.js';
+import { freePort, portIsFree, retryOnAddressInUse } from './ports.js';
+import { LineLog, needTool, skipOrFail, waitUntilListening, type TapLike } from './remote-mta.js';
 
 export interface PostfixOptions {
   host: string;
-  port: number;
+  /** Default: a free port this helper chooses (and chooses again when another process took it first). */
+  port?: number;
   /** myhostname, the greeting and the certificate's name. */
   hostname: string;
   /** RCPT refusals through an access map, e.g. { 'bob@a.test': '550 5.1.1 No such user here' }. */
@@ -48,11 +51,14 @@ export interface RunningPostfix {
 
 const MASTER = '/usr/lib/postfix/sbin/master';
 
+/** The options with the port decided. */
+type ListenOptions = PostfixOptions & { port: number };
+
 function account(name: string, flag: '-u' | '-g'): number {
   return Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
 }
 
-function mainCf(dir: string, options: PostfixOptions): string {
+function mainCf(dir: string, options: ListenOptions): string {
   const refusals = Object.entries(options.refuse ?? {}).map(([address, reply]) => `{${address} = ${reply}}`);
   const recipientChecks = options.smarthost
     ? 'permit_sasl_authenticated, reject'
@@ -98,7 +104,7 @@ function mainCf(dir: string, options: PostfixOptions): string {
   ].join('\n');
 }
 
-function masterCf(options: PostfixOptions): string {
+function masterCf(options: ListenOptions): string {
   const listen = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const smarthost = options.smarthost
     ? [
@@ -134,7 +140,7 @@ function masterCf(options: PostfixOptions): string {
   return [`${listen} inet n - n - - smtpd`, ...smarthost, ...services, ''].join('\n');
 }
 
-function writeCertificate(dir: string, options: PostfixOptions): string {
+function writeCertificate(dir: string, options: ListenOptions): string {
   const san = `subjectAltName=DNS:${options.hostname},IP:${options.host}`;
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
@@ -162,11 +168,15 @@ export async function startPostfix(t: TapLike, options: PostfixOptions): Promise
   if (options.smarthost && !needTool(t, 'saslpasswd2', 'sasl2-bin')) return null;
   if (process.getuid?.() !== 0) {
     // master starts as root and drops to the postfix user; it cannot run as anyone else.
-    const reason = 'a private Postfix instance needs root';
-    if (process.env.LETTERBOX_REQUIRE_PEERS === '1') t.fail(reason);
-    else t.skip(reason, () => undefined);
+    missingPeer(skipOrFail(t), 'a private Postfix instance needs root');
     return null;
   }
+  const { port } = options;
+  if (port !== undefined) return launch(t, { ...options, port });
+  return retryOnAddressInUse(async () => launch(t, { ...options, port: await freePort(options.host) }));
+}
+
+async function launch(t: TapLike, options: ListenOptions): Promise<RunningPostfix> {
   const dir = mkdtempSync(join(tmpdir(), 'letterbox-postfix-'));
   // Postfix's daemons run as the postfix user and must reach their files.
   chmodSync(dir, 0o755);
@@ -191,8 +201,14 @@ export async function startPostfix(t: TapLike, options: PostfixOptions): Promise
     rmSync(dir, { recursive: true, force: true });
   };
   t.teardown(stop);
-  await waitUntilListening(options.host, options.port, master, log);
-  await log.waitFor(/disconnect from/);
+  try {
+    await waitUntilListening(options.host, options.port, master, log, /disconnect from/);
+  } catch (err) {
+    await stop();
+    // master says nothing when it cannot bind its port (its log service is not up yet): it exits with 1.
+    const taken = master.exitCode !== null && !(await portIsFree(options.port, options.host));
+    throw new Error(`${(err as Error).message}${taken ? `\n${options.host}:${options.port}: address already in use` : ''}`);
+  }
   const baseline = log.count(/\]: connect from /);
 
   const maildir = join(dir, 'mail/box/new');

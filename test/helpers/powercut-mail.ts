@@ -4,32 +4,30 @@
 // every message that got its `250` is in its mailboxes, byte for byte.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import tap, { type Test } from 'tap';
 import { CHUNK_SIZE } from '../../src/store/index.js';
 import { unusable } from '../../src/tls/certificate.js';
+import { ALICE, BOB, DOMAIN } from './addresses.js';
 import { CLI, provision, startAppliance, type RunningAppliance } from './appliance.js';
-import { withStore, withoutTrace } from './mailbox.js';
-import { mountPowerCutFs, needPowerCut, type CutMode, type PowerCutFs } from './powercut.js';
+import { readMessage, withStore, withoutTrace } from './mailbox.js';
+import { tokenMessage } from './messages.js';
+import { applianceOnPowerCut, configDirFor, cutNow, type CutRecord } from './powercut-rounds.js';
+import { mountPowerCutFs, needPowerCut, type CutMode } from './powercut.js';
 
-export const ALICE = 'alice@example.com';
-export const BOB = 'bob@example.com';
+const SENDER = 'sender@elsewhere.test';
 /** One chunk, one chunk, two chunks, four chunks: the commit paths for short and long messages. */
 const SIZES = [600, 20_000, CHUNK_SIZE + 3_000, 3 * CHUNK_SIZE + 17];
 const SENDERS = 4;
 
-export interface Tally {
-  cuts: number;
+/** What the file system dropped over all cuts (CutRecord), and what became of the messages. */
+export interface Tally extends CutRecord {
   acknowledged: number;
   lost: number;
   damaged: number;
-  /** What the file system dropped, over all cuts. */
-  droppedBytes: number;
-  droppedNames: number;
 }
 
 interface Sent {
@@ -37,36 +35,8 @@ interface Sent {
   to: string[];
 }
 
-/** A message whose body is a function of its token, so any damaged byte shows in the digest. */
-function compose(token: string, size: number, to: string[]): string {
-  const head = `From: sender@elsewhere.test\r\nTo: ${to.join(', ')}\r\nSubject: ${token}\r\nMessage-ID: <${token}@powercut.test>\r\n\r\n`;
-  const line = `${token} `.repeat(8).slice(0, 76) + '\r\n';
-  return head + line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length)));
-}
-
 function digest(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** A configuration directory outside the power-cut file system, removed with `t`. */
-function configDirFor(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'letterbox-powercut-config-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** The appliance on a fresh power-cut file system, its configuration outside it; torn down with `t`. */
-export async function applianceOnPowerCutFs(t: Test, mode: CutMode): Promise<{ fs: PowerCutFs; app: RunningAppliance }> {
-  const fs = await mountPowerCutFs(mode);
-  const holder: { app?: RunningAppliance } = {};
-  t.teardown(async () => {
-    await holder.app?.stop('SIGKILL');
-    await fs.unmount();
-  });
-  // The data directory's own name is made durable by the appliance (it creates it), as on a fresh card.
-  const app = await startAppliance({ dataDir: join(fs.mountpoint, 'letterbox'), configDir: configDirFor(t) });
-  holder.app = app;
-  return { fs, app };
 }
 
 /** Senders on `SENDERS` connections until stopped; resolves with what got a 250. */
@@ -79,9 +49,9 @@ function startSenders(app: RunningAppliance, round: string): { stop: () => Promi
       for (let n = 0; running; n++) {
         const token = `${round}-s${sender}-m${n}`;
         const to = n % 3 === 2 ? [ALICE, BOB] : [n % 2 ? BOB : ALICE];
-        const raw = compose(token, SIZES[(n + sender) % SIZES.length] as number, to);
+        const raw = tokenMessage(token, { from: SENDER, to, size: SIZES[(n + sender) % SIZES.length] as number });
         try {
-          await transport.sendMail({ envelope: { from: 'sender@elsewhere.test', to }, raw });
+          await transport.sendMail({ envelope: { from: SENDER, to }, raw });
           acknowledged.set(token, { digest: digest(raw), to });
         } catch {
           return; // the power went: whatever had no 250 was never promised
@@ -111,9 +81,7 @@ class MailboxReader {
         for (const entry of await store.listMailbox(user, 'INBOX')) {
           let known = this.seen.get(entry.messageId);
           if (!known) {
-            const parts: Buffer[] = [];
-            for await (const part of store.openMessage(entry.messageId)) parts.push(part as Buffer);
-            const bytes = withoutTrace(Buffer.concat(parts));
+            const bytes = withoutTrace(await readMessage(store, entry.messageId));
             const token = /^Subject: (\S+)\r$/m.exec(bytes.toString('latin1'))?.[1] ?? `unreadable ${entry.messageId}`;
             known = { token, digest: digest(bytes) };
             this.seen.set(entry.messageId, known);
@@ -133,8 +101,8 @@ class MailboxReader {
  * acknowledged message looked for, the appliance started again. Asserts as it goes; returns the tally.
  */
 export async function cutsDuringAcceptance(t: Test, mode: CutMode, cuts: number): Promise<Tally> {
-  const { fs, app } = await applianceOnPowerCutFs(t, mode);
-  await provision(app, ['example.com'], [ALICE, BOB]);
+  const { fs, app } = await applianceOnPowerCut(t, mode);
+  await provision(app, [DOMAIN], [ALICE, BOB]);
   const tally: Tally = { cuts: 0, acknowledged: 0, lost: 0, damaged: 0, droppedBytes: 0, droppedNames: 0 };
   const promised = new Map<string, Sent>();
   const reader = new MailboxReader();
@@ -144,13 +112,7 @@ export async function cutsDuringAcceptance(t: Test, mode: CutMode, cuts: number)
     await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 600));
     await app.stop('SIGKILL');
     for (const [token, sent] of await senders.stop()) promised.set(token, sent);
-    const dropped = await fs.cut();
-    tally.cuts += 1;
-    tally.droppedBytes += dropped.droppedBytes;
-    tally.droppedNames += dropped.droppedNames;
-
-    const check = await app.cli(['check', '--json']);
-    t.equal(check.code, 0, `cut ${round + 1}: letterbox check finds the store consistent`, { stdout: check.stdout.slice(0, 2000), stderr: check.stderr });
+    await cutNow(t, fs, tally, `cut ${round + 1}`, app);
     const stored = await reader.tokens(app);
     for (const [token, sent] of promised) {
       const mail = stored.get(token);
@@ -171,19 +133,6 @@ export async function cutsDuringAcceptance(t: Test, mode: CutMode, cuts: number)
   const users = await app.cli(['user', 'list', '--json']);
   t.same((JSON.parse(users.stdout) as { address: string }[]).map((u) => u.address).sort(), [ALICE, BOB], 'the CLI\'s changes survived every cut');
   return tally;
-}
-
-/**
- * startAppliance, once more on other ports if another test took one of the chosen free ports between
- * the choice and the listen (a race of the whole suite, not of the power cut).
- */
-async function startOnFreePorts(options: { dataDir: string; configDir: string }): Promise<RunningAppliance> {
-  try {
-    return await startAppliance(options);
-  } catch (err) {
-    if (!/EADDRINUSE/.test((err as Error).message)) throw err;
-    return startAppliance(options);
-  }
 }
 
 /** A TLS handshake on port 465 completes; resolves with the protocol. */
@@ -233,7 +182,7 @@ export async function cutsDuringFirstStart(t: Test, mode: CutMode, cuts: number)
     if (!ready) killedBeforeReady += 1;
     await fs.cut();
 
-    app = await startOnFreePorts({ dataDir, configDir });
+    app = await startAppliance({ dataDir, configDir });
     t.match(await handshake(app.ports.smtps), /^TLSv1\.[23]$/, `cut ${round}: port 465 completes a TLS handshake`);
     const tls = join(dataDir, 'tls');
     t.equal(unusable(readFileSync(join(tls, 'cert.pem'), 'utf8'), readFileSync(join(tls, 'key.pem'), 'utf8')), undefined, `cut ${round}: the certificate and key on disk belong together`);

@@ -12,16 +12,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import type { Test } from 'tap';
 import { CHUNK_SIZE } from '../../src/store/index.js';
+import { ALICE, BOB, DOMAIN } from './addresses.js';
 import { passwordOf, provision, type RunningAppliance } from './appliance.js';
 import { startDnsmasq } from './dnsmasq.js';
-import { withStore, withoutTrace } from './mailbox.js';
+import { readMessage, withStore, withoutTrace } from './mailbox.js';
+import { tokenMessage } from './messages.js';
+import { portFreeOnAll } from './ports.js';
 import { applianceOnPowerCut, cutNow, type CutRecord } from './powercut-rounds.js';
 import type { CutMode, PendingChanges } from './powercut.js';
-import { TEST_QUEUE, queueEntries, sharedPort, startDumpSink, waitUntil, withoutReceived, type DumpSink } from './queue.js';
+import { TEST_QUEUE, startDumpSink, waitForEmptyQueue, withoutReceived, type DumpSink } from './queue.js';
 
-const DOMAIN = 'letterbox.test';
-const ALICE = `alice@${DOMAIN}`;
-const BOB = `bob@${DOMAIN}`;
 /** Loopback addresses of their own, so other tests' MTAs on 127.0.0.x never share a port with these. */
 const MX = { accept: '127.0.14.2', defer: '127.0.14.3', refuse: '127.0.14.4' } as const;
 /** Port 25 mail from bob to these is forwarded: every forwarded message has a remote recipient that stays. */
@@ -65,13 +65,6 @@ function sha256(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A message whose body is a function of its token (also its Subject), so a damaged byte shows. */
-function compose(token: string, from: string, to: string[], size: number): string {
-  const head = [`From: <${from}>`, `To: ${to.map((r) => `<${r}>`).join(', ')}`, `Subject: ${token}`, `Message-ID: <${token}@soak.test>`, 'Date: Sat, 28 Nov 2026 10:00:00 +0000', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=us-ascii', '', ''].join('\r\n');
-  const line = `${token} `.repeat(8).slice(0, 76) + '\r\n';
-  return head + line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length)));
-}
-
 /** The deferring MX and its accepting stand-in, swapped only while the appliance is down. */
 class DeferringDomain {
   private current: DumpSink | null = null;
@@ -108,7 +101,7 @@ function startSenders(app: RunningAppliance, round: string, refusals: string[]):
       for (let n = 0; running; n++) {
         const token = `soak-${round}-${name}-m${n}`;
         const to = submission ? (SUBMISSIONS[(n + offset) % SUBMISSIONS.length] as string[]) : [Object.keys(ALIASES)[n % 2] as string];
-        const raw = compose(token, from, to, SIZES[(n + offset) % SIZES.length] as number);
+        const raw = tokenMessage(token, { from, to, size: SIZES[(n + offset) % SIZES.length] as number });
         let info: { rejected: unknown[] };
         try {
           info = await transport.sendMail({ envelope: { from, to }, raw });
@@ -160,9 +153,7 @@ class Observer {
   private async read(store: Parameters<Parameters<typeof withStore>[1]>[0], messageId: string) {
     let known = this.bodies.get(messageId);
     if (!known) {
-      const parts: Buffer[] = [];
-      for await (const part of store.openMessage(messageId)) parts.push(part as Buffer);
-      const bytes = withoutTrace(Buffer.concat(parts));
+      const bytes = withoutTrace(await readMessage(store, messageId));
       const text = bytes.toString('latin1');
       const head = text.slice(0, text.indexOf('\r\n\r\n') + 2);
       const report = /^Content-Type: multipart\/report/im.test(head);
@@ -231,7 +222,7 @@ function account(t: Test, label: string, sent: Map<string, Sent>, seen: Whereabo
 
 /** The scenario's far side: DNS, the three MXs. Null when a tool is missing (the test was skipped). */
 async function remoteSide(t: Test) {
-  const port = await sharedPort(Object.values(MX));
+  const port = await portFreeOnAll(Object.values(MX));
   const dns = await startDnsmasq(t, {
     mx: (['accept', 'defer', 'refuse'] as const).map((name) => ({ domain: `${name}.test`, host: `mx.${name}.test`, preference: 10 })),
     hosts: (['accept', 'defer', 'refuse'] as const).map((name) => ({ name: `mx.${name}.test`, addresses: [MX[name]] })),
@@ -285,7 +276,7 @@ export async function cutsDuringQueueing(t: Test, mode: CutMode, cuts: number): 
   await remote.defer.set('accept');
   await app.restart();
   await app.cli(['queue', 'retry', '--all']);
-  await waitUntil('an empty queue after the cuts', async () => (await queueEntries(app)).length === 0, 180_000, 500);
+  await waitForEmptyQueue(app, 180_000);
   await app.stop('SIGTERM');
   const seen = await observer.observe(app, sent);
   account(t, `after the drain (${mode})`, sent, seen, tally, true);

@@ -1,7 +1,7 @@
 // What every power-cut scenario does around its cut (issue 14): the appliance on a fresh power-cut file
 // system with its configuration outside it, and, once the appliance is killed, the cut itself with what
-// it dropped counted, and `letterbox check` on what is left. The scenarios (powercut-queue.ts,
-// powercut-admin.ts) differ only in what runs before the cut and what they look for after it.
+// it dropped counted, and `letterbox check` on what is left. The scenarios (powercut-mail.ts,
+// powercut-queue.ts, powercut-admin.ts) differ only in what runs before the cut and what they look for after it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,15 +16,25 @@ export interface CutRecord {
   droppedNames: number;
 }
 
-/** The appliance on a fresh power-cut file system (config merged over appliance.ts's); torn down with `t`. */
+/** A directory for the appliance's configuration outside the power-cut file system, removed with `t`. */
+export function configDirFor(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'letterbox-powercut-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * The appliance on a fresh power-cut file system (config merged over appliance.ts's), its configuration
+ * outside it; torn down with `t`. The data directory's own name is made durable by the appliance (it
+ * creates it), as on a fresh card.
+ */
 export async function applianceOnPowerCut(t: Test, mode: CutMode, config: Record<string, unknown> = {}): Promise<{ fs: PowerCutFs; app: RunningAppliance }> {
-  const configDir = mkdtempSync(join(tmpdir(), 'letterbox-powercut-config-'));
+  const configDir = configDirFor(t);
   const fs = await mountPowerCutFs(mode);
   const holder: { app?: RunningAppliance } = {};
   t.teardown(async () => {
     await holder.app?.stop('SIGKILL');
     await fs.unmount();
-    rmSync(configDir, { recursive: true, force: true });
   });
   holder.app = await startAppliance({ dataDir: join(fs.mountpoint, 'letterbox'), configDir, config });
   return { fs, app: holder.app };

@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingPeer, type SkipOrFail } from './peers.js';
 
 export type CutMode = 'data' | 'posix';
 
@@ -92,23 +93,14 @@ export function powerCutUnavailable(): string | null {
   return probe().missing;
 }
 
-/** A tap Test, or anything with its `fail` and `skip` (as needPeer in peers.ts takes). */
-interface TapLike {
-  fail(message: string): unknown;
-  skip: (...args: never[]) => unknown;
-}
-
 /**
  * true when the power-cut file system can be mounted; else skips the test with the packages to install
  * (or fails it under LETTERBOX_REQUIRE_PEERS=1, as in CI) and returns false.
  */
-export function needPowerCut(t: TapLike): boolean {
+export function needPowerCut(t: SkipOrFail): boolean {
   const missing = powerCutUnavailable();
   if (!missing) return true;
-  const message = `the power-cut file system needs ${missing} (${INSTALL})`;
-  if (process.env.LETTERBOX_REQUIRE_PEERS === '1') t.fail(message);
-  // `t.skip(name)` without a body records a skipped subtest named after what is missing.
-  else (t.skip as unknown as (name: string) => unknown)(message);
+  missingPeer(t, `the power-cut file system needs ${missing} (${INSTALL})`);
   return false;
 }
 

@@ -1,31 +1,28 @@
 // The outbound queue as the scheduler tests see it: a real Store in a temporary directory, messages put
-// in the queue the way SMTP does it (write the bytes, commit with a `queue` disposition, then announce
-// `message.queued` on the bus), a record of the queue's events with a way to wait for them, what is
+// in the queue the way SMTP does it (write the bytes, commit them through the scheduler's intake), a record of the queue's events with a way to wait for them, what is
 // left in the store afterwards, and a rig that runs the QueueScheduler with the real delivery agent
 // and a clock the test moves.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { applianceDefaults } from '../../src/config/index.js';
-import { simpleParser } from 'mailparser';
 import { EventBus, type LetterboxEvents } from '../../src/core/events.js';
-import type { DeliveryAgent, Disposition } from '../../src/core/interfaces.js';
-import type { QueueEntry, RecipientDsn } from '../../src/core/types.js';
+import type { DeliveryAgent, MailIntake, NewMessage } from '../../src/core/interfaces.js';
+import type { QueueEntry } from '../../src/core/types.js';
 import { createDeliveryAgent } from '../../src/delivery/index.js';
+import { Intake } from '../../src/queue/intake.js';
 import { QueueScheduler, type SchedulerSettings } from '../../src/queue/scheduler.js';
 import { Store } from '../../src/store/index.js';
+import { ALICE, DOMAIN, HOSTNAME } from './addresses.js';
 import { ManualClock } from './clock.js';
-import { freePort } from './ports.js';
 import { capturedLog, deliveryDeps, deliverySettings } from './delivery.js';
+import { envelopeMessage, type EnvelopeOptions } from './messages.js';
+import { Changes } from './wait.js';
 
 /** What the helpers need of a tap test. */
 export interface Teardown {
   teardown(fn: () => unknown): void;
 }
-
-export const LOCAL_DOMAIN = 'letterbox.test';
-export const ALICE = 'alice@letterbox.test';
 
 /**
  * A store in a fresh temporary directory with the local domain and its user alice. At teardown
@@ -40,20 +37,14 @@ export async function openQueueStore(t: Teardown, beforeClose?: () => Promise<vo
     await store.close().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  await store.directory.addDomain(LOCAL_DOMAIN);
+  await store.directory.addDomain(DOMAIN);
   await store.directory.addUser(ALICE, 'correct horse battery');
   return { store, location };
 }
 
-export interface QueueOptions {
-  /** Envelope sender; '' is `<>`. Default alice. */
-  sender?: string;
-  recipients: (string | { address: string; dsn?: RecipientDsn })[];
+export interface QueueOptions extends EnvelopeOptions {
   /** Local users who get the message in their INBOX as well (a message with local and remote recipients). */
   mailboxes?: string[];
-  subject?: string;
-  ret?: 'FULL' | 'HDRS';
-  envid?: string;
 }
 
 export interface Queued {
@@ -64,32 +55,25 @@ export interface Queued {
 
 let serial = 0;
 
-/** Stores a message and its queue entry in one commit, as SMTP does, then tells the bus. */
-export async function queueMessage(store: Store, bus: EventBus, options: QueueOptions): Promise<Queued> {
-  const sender = options.sender ?? ALICE;
-  const recipients = options.recipients.map((r) => (typeof r === 'string' ? { address: r } : r));
-  const n = ++serial;
-  const bytes = Buffer.from(
-    [
-      `From: <${sender || `mailer-daemon@${LOCAL_DOMAIN}`}>`,
-      `To: ${recipients.map((r) => `<${r.address}>`).join(', ')}`,
-      `Subject: ${options.subject ?? `queue test ${n}`}`,
-      `Message-ID: <queue-${n}.${process.pid}@${LOCAL_DOMAIN}>`,
-      'Date: Thu, 26 Nov 2026 10:00:00 +0000',
-      '',
-      `Body of queue test message ${n}.`,
-      '',
-    ].join('\r\n'),
-  );
+/**
+ * Stores a message and its queue entry in one commit, through a scheduler's intake as SMTP does (which
+ * wakes that scheduler), or through a bare intake when none runs yet (its start reads the store).
+ */
+export async function queueMessage(store: Store, intake: MailIntake | undefined, options: QueueOptions): Promise<Queued> {
+  const { sender, recipients, bytes } = envelopeMessage(options, `queue-${++serial}`);
   const writer = await store.createMessage();
   await writer.write(bytes);
-  const disposition: Disposition = {
-    mailboxes: options.mailboxes ?? [],
-    queue: { sender, recipients, ...(options.ret ? { ret: options.ret } : {}), ...(options.envid ? { envid: options.envid } : {}) },
+  const message: NewMessage = {
+    sender,
+    recipients: [
+      ...recipients.map((r) => ({ ...r, route: { local: [], remote: [r.address] } })),
+      ...(options.mailboxes ?? []).map((user) => ({ address: user, route: { local: [user], remote: [] } })),
+    ],
+    ...(options.ret ? { ret: options.ret } : {}),
+    ...(options.envid ? { envid: options.envid } : {}),
   };
-  const result = await writer.commit(disposition);
+  const result = await (intake ?? new Intake(store.directory, () => {})).commit(writer, message);
   if (!result.queueId) throw new Error('the commit made no queue entry');
-  bus.emit('message.queued', { queueId: result.queueId, messageId: result.messageId, recipients: recipients.map((r) => r.address) });
   return { queueId: result.queueId, messageId: result.messageId, bytes };
 }
 
@@ -113,13 +97,11 @@ export class QueueEvents {
   readonly states: StateEvent[] = [];
   readonly depths: DepthEvent[] = [];
   readonly queued: QueuedEvent[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly changes = new Changes();
   private readonly unsubscribe: (() => void)[];
 
   constructor(bus: EventBus) {
-    const wake = () => {
-      for (const waiter of this.waiters.splice(0)) waiter();
-    };
+    const wake = () => this.changes.changed();
     this.unsubscribe = [
       bus.on('recipient.state', (event) => void (this.states.push(event), wake())),
       bus.on('queue.depth', (event) => void (this.depths.push(event), wake())),
@@ -156,19 +138,8 @@ export class QueueEvents {
    * Resolves once `check()` holds, looking again after every event. The limit is only there so that a
    * broken scheduler fails the test with the events so far instead of hanging it; nothing is timed.
    */
-  async until(check: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    while (!check()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`gave up waiting for ${what}; events: ${JSON.stringify(this.states.slice(-20))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  until(check: () => boolean, what: string, limitMs = 60_000): Promise<void> {
+    return this.changes.until(check, () => `gave up waiting for ${what}; events: ${JSON.stringify(this.states.slice(-20))}`, limitMs);
   }
 }
 
@@ -176,7 +147,7 @@ export class QueueEvents {
 export function defaultSchedulerSettings(extra: Partial<SchedulerSettings> = {}): SchedulerSettings {
   const { retryFirstSeconds, retryMaxSeconds, warnAfterSeconds, expireAfterSeconds, maxInFlight, maxInFlightPerDomain } = applianceDefaults().queue;
   return {
-    hostname: 'mx.letterbox.test',
+    hostname: HOSTNAME,
     retryFirstSeconds,
     retryMaxSeconds,
     warnAfterSeconds,
@@ -217,7 +188,7 @@ export class QueueRig {
   ) {
     this.agent = createDeliveryAgent(
       deliverySettings(options.dnsServer, options.mxPort),
-      deliveryDeps(this.log.log, { localDomains: [LOCAL_DOMAIN], now: () => this.clock.now() }).deps,
+      deliveryDeps(this.log.log, { localDomains: [DOMAIN], now: () => this.clock.now() }).deps,
     );
   }
 
@@ -237,8 +208,9 @@ export class QueueRig {
     return scheduler;
   }
 
+  /** Queues a message through the intake of the rig's latest scheduler (none yet: read at its start). */
   queue(options: QueueOptions): Promise<Queued> {
-    return queueMessage(this.store, this.bus, options);
+    return queueMessage(this.store, this.schedulers.at(-1)?.intake, options);
   }
 
   /** The scheduler's live copy of an entry. */
@@ -260,59 +232,4 @@ export async function startQueueRig(t: Teardown, options: QueueRigOptions): Prom
   const rig = new QueueRig(store, location, options);
   made.push(rig);
   return rig;
-}
-
-/** A DSN as a mail client and a DSN parser read it. */
-export interface Report {
-  /** The top-level type, e.g. `multipart/report`. */
-  contentType: string;
-  reportType: string | undefined;
-  subject: string;
-  /** The message/delivery-status fields: the per-message group first, then one group per recipient. */
-  groups: Map<string, string>[];
-  /** The text of the returned original (text/rfc822-headers or message/rfc822). */
-  returned: string;
-}
-
-export async function parseReport(raw: Buffer): Promise<Report> {
-  const mail = await simpleParser(raw, { keepDeliveryStatus: true });
-  const type = mail.headers.get('content-type') as { value: string; params: Record<string, string> } | undefined;
-  const status = mail.attachments.find((a) => a.contentType === 'message/delivery-status');
-  const original = mail.attachments.find((a) => a.contentType === 'text/rfc822-headers' || a.contentType === 'message/rfc822');
-  const groups = (status?.content.toString('latin1') ?? '')
-    .split(/\r?\n\r?\n/)
-    .filter((group) => group.trim())
-    .map((group) => {
-      const fields = new Map<string, string>();
-      for (const line of group.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
-        const colon = line.indexOf(':');
-        if (colon > 0) fields.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-      }
-      return fields;
-    });
-  return {
-    contentType: type?.value ?? '',
-    reportType: type?.params['report-type'],
-    subject: mail.subject ?? '',
-    groups,
-    returned: original?.content.toString('utf8') ?? '',
-  };
-}
-
-/** A port that is free on every one of `hosts` (MXs of different domains listen on one port number). */
-export async function portFreeOnAll(hosts: string[]): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const port = await freePort(hosts[0]);
-    const others = await Promise.all(hosts.slice(1).map((host) => canListen(host, port)));
-    if (others.every(Boolean)) return port;
-  }
-  throw new Error(`no port free on all of ${hosts.join(', ')}`);
-}
-
-function canListen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }

@@ -6,8 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { stopChild } from './dnsmasq.js';
-import { needPeer } from './peers.js';
-import { freePort } from './ports.js';
+import { needPeer, type SkipOrFail } from './peers.js';
+import { freePort, retryOnAddressInUse } from './ports.js';
+import { Changes } from './wait.js';
 
 /** What the helpers need of a tap test: cleanup, and a way to skip when a peer is missing. */
 export interface TapLike {
@@ -16,22 +17,27 @@ export interface TapLike {
   fail(message: string): unknown;
 }
 
+/** A TapLike as peers.ts's missingPeer and needPeer take it. */
+export function skipOrFail(t: TapLike): SkipOrFail {
+  return { skip: (reason: string) => void t.skip(reason, () => undefined), fail: (reason: string) => void t.fail(reason) };
+}
+
 /** needPeer (peers.ts) with a tap test: a missing tool skips (or, in CI, fails) the current test. */
 export function needTool(t: TapLike, command: string, debianPackage: string): string | null {
-  return needPeer({ skip: (reason) => void t.skip(reason, () => undefined), fail: (reason) => void t.fail(reason) }, command, debianPackage);
+  return needPeer(skipOrFail(t), command, debianPackage);
 }
 
 /** Lines a child process printed, with waiting for a line to show up. */
 export class LineLog {
   readonly lines: string[] = [];
   private partial = '';
-  private waiters: (() => void)[] = [];
+  private readonly changes = new Changes();
 
   add(chunk: Buffer): void {
     const parts = (this.partial + chunk.toString('utf8')).split('\n');
     this.partial = parts.pop() ?? '';
     this.lines.push(...parts);
-    for (const wake of this.waiters.splice(0)) wake();
+    this.changes.changed();
   }
 
   /** Follows a file another process appends to (Postfix's maillog_file), until the returned stop is called. */
@@ -65,28 +71,37 @@ export class LineLog {
     return this.lines.filter((line) => pattern.test(line)).length;
   }
 
+  /** Resolves once `check()` holds, looking again at each new line; rejects after `limitMs` with `failure()`. */
+  until(check: () => boolean, failure: () => string, limitMs = 30_000): Promise<void> {
+    return this.changes.until(check, failure, limitMs);
+  }
+
   /** Resolves once `count` lines match; rejects after `timeoutMs` with the log for the test output. */
-  async waitFor(pattern: RegExp, count = 1, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.count(pattern) < count) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${count} lines matching ${pattern} in:\n${this.lines.join('\n')}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor(pattern: RegExp, count = 1, timeoutMs = 30_000): Promise<void> {
+    return this.changes.until(() => this.count(pattern) >= count, () => `no ${count} lines matching ${pattern} in:\n${this.lines.join('\n')}`, timeoutMs);
   }
 }
 
-/** Polls until something accepts TCP connections on host:port (or the child dies). */
-export async function waitUntilListening(host: string, port: number, child: ChildProcess, log: LineLog): Promise<void> {
+/**
+ * Polls until something accepts TCP connections on host:port (or the child dies). With `served`, that
+ * connection counts only once the child's log shows it served it: another program may hold the port
+ * (the child then exits, failing to bind), and a connection to that one proves nothing.
+ */
+export async function waitUntilListening(host: string, port: number, child: ChildProcess, log: LineLog, served?: RegExp): Promise<void> {
+  // Once the child has exited, what it wrote last (why it exited: a port taken, say) is read by 'close'.
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    if (child.stdout?.closed !== false && child.stderr?.closed !== false) resolve();
+  });
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log.lines.join('\n')}`);
+    if (exited()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+      throw new Error(`server exited with ${child.exitCode ?? child.signalCode}:\n${log.lines.join('\n')}`);
+    }
     const up = await new Promise<boolean>((resolve) => {
       const socket = connect({ host, port }, () => {
         socket.destroy();
@@ -94,7 +109,13 @@ export async function waitUntilListening(host: string, port: number, child: Chil
       });
       socket.once('error', () => resolve(false));
     });
-    if (up) return;
+    if (up && !served) return;
+    if (up && served) {
+      const seen = () => log.count(served) > 0;
+      await log.until(() => seen() || exited(), () => `no line ${served} after a connection to ${host}:${port}:\n${log.lines.join('\n')}`, Math.max(deadline - Date.now(), 1_000));
+      if (seen()) return;
+      continue; // it exited: told at the top
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`nothing listens on ${host}:${port} after 20 s:\n${log.lines.join('\n')}`);
@@ -165,30 +186,17 @@ function parseSessions(lines: readonly string[], from: number): SinkSession[] {
 export async function startSmtpSink(t: TapLike, sink: SinkOptions): Promise<RunningSink | null> {
   const binary = needTool(t, '/usr/sbin/smtp-sink', 'postfix');
   if (!binary) return null;
-  // With a hold, the sink listens on a port of its own behind the front.
-  const port = sink.hold ? await freePort(sink.host) : sink.port;
-  const listen = sink.host.includes(':') ? `[${sink.host}]:${port}` : `${sink.host}:${port}`;
-  const args = [
-    '-v',
-    // As root it insists on a user to drop to.
-    ...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []),
-    '-h',
-    sink.hostname ?? 'sink.test',
-    ...(sink.options ?? []),
-    listen,
-    '16',
-  ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = new LineLog();
-  child.stdout?.on('data', (chunk: Buffer) => log.add(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => log.add(chunk));
+  // With a hold, the sink listens on a port of its own behind the front: one this helper chooses, so
+  // chosen again when another process took it first.
+  const { child, log, port } = sink.hold
+    ? await retryOnAddressInUse(async () => spawnSink(t, binary, sink, await freePort(sink.host)))
+    : await spawnSink(t, binary, sink, sink.port);
   let front: HoldingFront | undefined;
   const stop = async () => {
     await front?.close();
     await stopChild(child);
   };
   t.teardown(stop);
-  await waitUntilListening(sink.host, port, child, log);
   // The readiness probe was a session too; count from the one after it.
   await log.waitFor(/smtp-sink: disconnect/);
   const baseline = log.count(/smtp-sink: connect \(/);
@@ -220,6 +228,28 @@ export async function startSmtpSink(t: TapLike, sink: SinkOptions): Promise<Runn
     release: () => front?.release(),
     stop,
   };
+}
+
+/** smtp-sink on host:port, once it accepts connections; stopped at teardown. */
+async function spawnSink(t: TapLike, binary: string, sink: SinkOptions, port: number): Promise<{ child: ChildProcess; log: LineLog; port: number }> {
+  const listen = sink.host.includes(':') ? `[${sink.host}]:${port}` : `${sink.host}:${port}`;
+  const args = [
+    '-v',
+    // As root it insists on a user to drop to.
+    ...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []),
+    '-h',
+    sink.hostname ?? 'sink.test',
+    ...(sink.options ?? []),
+    listen,
+    '16',
+  ];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = new LineLog();
+  child.stdout?.on('data', (chunk: Buffer) => log.add(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => log.add(chunk));
+  t.teardown(() => stopChild(child));
+  await waitUntilListening(sink.host, port, child, log, /smtp-sink: disconnect/);
+  return { child, log, port };
 }
 
 /** One client connection through the front: the client's socket and the one to the sink. */

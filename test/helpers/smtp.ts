@@ -1,10 +1,9 @@
 // A raw SMTP client for tests that must see the exact bytes on the wire (EHLO lines, reply codes,
-// what happens to garbage), plus small wrappers around swaks and `letterbox queue list`.
+// what happens to garbage), and a small wrapper around swaks.
 // nodemailer is the client for normal sending; this one exists because it hides what we assert on.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { execFile } from 'node:child_process';
-import type { RunningAppliance } from './appliance.js';
 
 export interface Reply {
   code: number;
@@ -176,10 +175,6 @@ export class SmtpClient {
     return this.command(Buffer.from(password).toString('base64'));
   }
 
-  /**
-   * MAIL, RCPT..., DATA and the message; returns every reply in order. Stops at the first refusal
-   * of MAIL or DATA. `message` must end with CRLF and be dot-stuffed already.
-   */
   /** DATA, then the message (which must end with CRLF and need no dot-stuffing): the final reply. */
   async data(message: string): Promise<Reply> {
     const go = await this.command('DATA');
@@ -187,6 +182,10 @@ export class SmtpClient {
     return this.command(`${message}.`);
   }
 
+  /**
+   * MAIL, RCPT..., DATA and the message; returns every reply in order. Stops at the first refusal
+   * of MAIL or DATA. `message` must end with CRLF and be dot-stuffed already.
+   */
   async transaction(from: string, to: string[], message: string): Promise<Reply[]> {
     const replies = [await this.command(`MAIL FROM:<${from}>`)];
     if (replies[0]!.code !== 250) return replies;
@@ -220,30 +219,4 @@ export function swaks(path: string, args: string[]): Promise<{ transcript: strin
       resolve({ transcript: `${stdout}${stderr}`, code });
     });
   });
-}
-
-export interface QueuedRecipient {
-  address: string;
-  state: string;
-}
-
-export interface QueuedMessage {
-  id: string;
-  messageId: string;
-  sender: string;
-  recipients: QueuedRecipient[];
-}
-
-/** What `letterbox queue list --json` prints, parsed. */
-export async function queueList(app: RunningAppliance): Promise<QueuedMessage[]> {
-  const result = await app.cli(['queue', 'list', '--json']);
-  if (result.code !== 0) throw new Error(`queue list failed (${result.code}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as QueuedMessage[];
-}
-
-/** A message of about `bytes` bytes, in CRLF lines of 76 characters, ready for DATA. */
-export function bigMessage(from: string, to: string, bytes: number): string {
-  const line = `${'x'.repeat(76)}\r\n`;
-  const header = `From: <${from}>\r\nTo: <${to}>\r\nSubject: big\r\n\r\n`;
-  return header + line.repeat(Math.ceil(bytes / line.length));
 }

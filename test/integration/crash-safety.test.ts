@@ -12,6 +12,7 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore, readMailbox, withoutTrace } from '../helpers/mailbox.js';
 import { SmtpClient } from '../helpers/smtp.js';
@@ -24,7 +25,6 @@ import type { QueueEntry } from '../../src/core/types.js';
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
 t.setTimeout(180_000);
 
-const DOMAIN = 'letterbox.test';
 const USERS = [`alice@${DOMAIN}`, `bob@${DOMAIN}`, `carol@${DOMAIN}`];
 const SENDER = 'sender@remote.test';
 const TOTAL = 500;

@@ -4,8 +4,9 @@
 import t from 'tap';
 import type { RelaySettings } from '../../src/core/types.js';
 import { createDeliveryAgent } from '../../src/delivery/index.js';
-import { capturedLog, deliveryDeps, deliverySettings, outbound } from '../helpers/delivery.js';
+import { capturedLog, deliveryDeps, deliverySettings } from '../helpers/delivery.js';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
+import { outbound } from '../helpers/messages.js';
 import { freePort } from '../helpers/ports.js';
 import { startPostfix } from '../helpers/postfix.js';
 import { startSmtpSink } from '../helpers/remote-mta.js';
@@ -32,13 +33,12 @@ t.test('three unreachable domains in a row: straight to the smarthost until a pr
   const dns = await startDnsmasq(t, ZONE);
   const mxPort = await freePort(LIVE_MX);
   const mx = await startSmtpSink(t, { host: LIVE_MX, port: mxPort });
-  const relayPort = await freePort(SMARTHOST);
-  const smarthost = await startPostfix(t, { host: SMARTHOST, port: relayPort, hostname: 'smarthost.test', smarthost: { user: 'box@smarthost.test', password: PASSWORD, tls: 'starttls' } });
+  const smarthost = await startPostfix(t, { host: SMARTHOST, hostname: 'smarthost.test', smarthost: { user: 'box@smarthost.test', password: PASSWORD, tls: 'starttls' } });
   if (!dns || !mx || !smarthost) return;
 
   let clock = Date.parse('2026-11-26T10:00:00Z');
   const captured = capturedLog();
-  const relay: RelaySettings = { host: 'smarthost.test', port: relayPort, tls: 'starttls', user: 'box@smarthost.test', password: PASSWORD, mode: 'fallback' };
+  const relay: RelaySettings = { host: 'smarthost.test', port: smarthost.port, tls: 'starttls', user: 'box@smarthost.test', password: PASSWORD, mode: 'fallback' };
   const settings = deliverySettings(dns.server, mxPort, { relayCa: smarthost.certificate, blockedAfterDomains: 3, probeIntervalSeconds: 60 });
   const agent = createDeliveryAgent(settings, deliveryDeps(captured.log, { relay, now: () => clock }).deps);
   const send = async (domain: string) => {

@@ -3,9 +3,10 @@
 // connection and the exact commands our client sent.
 import t from 'tap';
 import { createDeliveryAgent } from '../../src/delivery/index.js';
-import { capturedLog, deliveryDeps, deliverySettings, outbound } from '../helpers/delivery.js';
+import { capturedLog, deliveryDeps, deliverySettings } from '../helpers/delivery.js';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
-import { freePort } from '../helpers/ports.js';
+import { outbound } from '../helpers/messages.js';
+import { freePort, portFreeOnAll } from '../helpers/ports.js';
 import { startSmtpSink } from '../helpers/remote-mta.js';
 
 const MX1 = '127.0.0.2';
@@ -28,7 +29,7 @@ function twoMx(first = MX1, second = MX2): DnsZone {
 
 t.test('delivers to the MX with the lowest preference, with our EHLO name', async (t) => {
   const dns = await startDnsmasq(t, twoMx());
-  const port = await freePort(MX1);
+  const port = await portFreeOnAll([MX1, MX2]);
   const mx1 = await startSmtpSink(t, { host: MX1, port });
   const mx2 = await startSmtpSink(t, { host: MX2, port });
   if (!dns || !mx1 || !mx2) return;
@@ -63,7 +64,7 @@ t.test('falls to the next MX when the first refuses connections', async (t) => {
 
 t.test('falls to the next MX when the first answers 4xx', async (t) => {
   const dns = await startDnsmasq(t, twoMx());
-  const port = await freePort(MX1);
+  const port = await portFreeOnAll([MX1, MX2]);
   const mx1 = await startSmtpSink(t, { host: MX1, port, options: ['-r', 'RCPT', '-b', '451 4.3.0 <carol@remote.test>: Temporary lookup failure'] });
   const mx2 = await startSmtpSink(t, { host: MX2, port });
   if (!dns || !mx1 || !mx2) return;
@@ -76,7 +77,7 @@ t.test('falls to the next MX when the first answers 4xx', async (t) => {
 
 t.test('a 5xx greeting sends us to the next MX; with none left, the recipient is deferred', async (t) => {
   const dns = await startDnsmasq(t, twoMx());
-  const port = await freePort(MX1);
+  const port = await portFreeOnAll([MX1, MX2]);
   const mx1 = await startSmtpSink(t, { host: MX1, port, options: ['-f', 'CONNECT', '-B', '554 5.7.1 mx1 does not talk to you'] });
   const mx2 = await startSmtpSink(t, { host: MX2, port, options: ['-f', 'CONNECT', '-B', '554 5.7.1 mx2 does not talk to you'] });
   if (!dns || !mx1 || !mx2) return;
@@ -108,7 +109,7 @@ t.test('a 4xx from the only MX defers the recipient with the remote reply', asyn
 
 t.test('a 5xx to RCPT bounces the recipient with the remote reply', async (t) => {
   const dns = await startDnsmasq(t, twoMx(MX1, MX2));
-  const port = await freePort(MX1);
+  const port = await portFreeOnAll([MX1, MX2]);
   const mx1 = await startSmtpSink(t, { host: MX1, port, options: ['-f', 'RCPT', '-B', '550 5.1.1 <carol@remote.test>: Recipient address rejected: User unknown'] });
   const mx2 = await startSmtpSink(t, { host: MX2, port });
   if (!dns || !mx1 || !mx2) return;

@@ -2,9 +2,9 @@
 // STARTTLS, the retry in clear when the TLS handshake fails, and several messages on one connection.
 import t from 'tap';
 import { createDeliveryAgent } from '../../src/delivery/index.js';
-import { capturedLog, deliveryDeps, deliverySettings, outbound } from '../helpers/delivery.js';
+import { capturedLog, deliveryDeps, deliverySettings } from '../helpers/delivery.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
-import { freePort } from '../helpers/ports.js';
+import { outbound } from '../helpers/messages.js';
 import { startPostfix } from '../helpers/postfix.js';
 import type { TapLike } from '../helpers/remote-mta.js';
 
@@ -15,10 +15,9 @@ async function setUp(t: TapLike, options: { tls?: 'may' | 'broken'; refuse?: Rec
     mx: [{ domain: 'remote.test', host: 'mx.remote.test', preference: 10 }],
     hosts: [{ name: 'mx.remote.test', addresses: [MX] }],
   });
-  const port = await freePort(MX);
-  const postfix = await startPostfix(t, { host: MX, port, hostname: 'mx.remote.test', ...options });
+  const postfix = await startPostfix(t, { host: MX, hostname: 'mx.remote.test', ...options });
   if (!dns || !postfix) return null;
-  const agent = createDeliveryAgent(deliverySettings(dns.server, port), deliveryDeps(capturedLog().log).deps);
+  const agent = createDeliveryAgent(deliverySettings(dns.server, postfix.port), deliveryDeps(capturedLog().log).deps);
   return { agent, postfix };
 }
 
@@ -78,10 +77,9 @@ t.test('a message larger than the SIZE the server announces bounces without bein
     mx: [{ domain: 'remote.test', host: 'mx.remote.test', preference: 10 }],
     hosts: [{ name: 'mx.remote.test', addresses: [MX] }],
   });
-  const port = await freePort(MX);
-  const postfix = await startPostfix(t, { host: MX, port, hostname: 'mx.remote.test', main: { message_size_limit: '100' } });
+  const postfix = await startPostfix(t, { host: MX, hostname: 'mx.remote.test', main: { message_size_limit: '100' } });
   if (!dns || !postfix) return;
-  const agent = createDeliveryAgent(deliverySettings(dns.server, port), deliveryDeps(capturedLog().log).deps);
+  const agent = createDeliveryAgent(deliverySettings(dns.server, postfix.port), deliveryDeps(capturedLog().log).deps);
   const message = outbound({ recipients: ['carol@remote.test'] });
   t.ok(message.size > 100);
   const [outcome] = (await agent.deliver('remote.test', [message])).get(message.queueId) ?? [];

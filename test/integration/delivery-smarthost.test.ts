@@ -3,8 +3,9 @@
 import t from 'tap';
 import type { RelaySettings } from '../../src/core/types.js';
 import { createDeliveryAgent, testRelay } from '../../src/delivery/index.js';
-import { capturedLog, deliveryDeps, deliverySettings, outbound } from '../helpers/delivery.js';
+import { capturedLog, deliveryDeps, deliverySettings } from '../helpers/delivery.js';
 import { startDnsmasq, type RunningDns } from '../helpers/dnsmasq.js';
+import { outbound } from '../helpers/messages.js';
 import { freePort } from '../helpers/ports.js';
 import { startPostfix, type RunningPostfix } from '../helpers/postfix.js';
 import { startSmtpSink, type TapLike } from '../helpers/remote-mta.js';
@@ -29,10 +30,9 @@ async function world(t: TapLike, tls: 'starttls' | 'implicit' = 'starttls'): Pro
       { name: 'smarthost.test', addresses: [SMARTHOST] },
     ],
   });
-  const port = await freePort(SMARTHOST);
-  const smarthost = await startPostfix(t, { host: SMARTHOST, port, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls } });
+  const smarthost = await startPostfix(t, { host: SMARTHOST, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls } });
   if (!dns || !smarthost) return null;
-  const relay: RelaySettings = { host: 'smarthost.test', port, tls, user: USER, password: PASSWORD, mode: 'fallback' };
+  const relay: RelaySettings = { host: 'smarthost.test', port: smarthost.port, tls, user: USER, password: PASSWORD, mode: 'fallback' };
   return { dns, smarthost, relay, mxPort: await freePort(DEAD_MX) };
 }
 

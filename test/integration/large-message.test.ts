@@ -11,12 +11,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
+import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore } from '../helpers/mailbox.js';
 import { openDb } from '../../src/store/db.js';
 
 const MB = 1024 * 1024;
-const RECIPIENT = 'alice@letterbox.test';
+const RECIPIENT = ALICE;
 const SENDER = 'bob@remote.test';
 
 /**
@@ -114,7 +115,7 @@ async function messageKeys(dataDir: string): Promise<Record<'pending' | 'bodies'
 t.test('a 50 MB message is stored byte for byte without the server holding it in memory', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [RECIPIENT]);
+  await provision(app, [DOMAIN], [RECIPIENT]);
   const transport = smtpTransport(app);
   t.teardown(() => transport.close());
 
@@ -158,7 +159,7 @@ t.test('a 50 MB message is stored byte for byte without the server holding it in
 t.test('a message over the size limit gets 552 5.3.4 and leaves nothing behind', async (t) => {
   const app = await startAppliance({ config: { smtp: { maxMessageSize: 5 * MB } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [RECIPIENT]);
+  await provision(app, [DOMAIN], [RECIPIENT]);
   const transport = smtpTransport(app);
   t.teardown(() => transport.close());
 

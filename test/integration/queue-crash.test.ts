@@ -10,16 +10,9 @@
 // and one more whose write had not finished. Before that change this test saw ~40 of 40.
 import t from 'tap';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
-import {
-  compose,
-  queueEntries,
-  sharedPort,
-  startDumpSink,
-  startQueueAppliance,
-  submit,
-  waitForEmptyQueue,
-  waitForQueue,
-} from '../helpers/queue.js';
+import { compose } from '../helpers/messages.js';
+import { portFreeOnAll } from '../helpers/ports.js';
+import { queueEntries, startDumpSink, startQueueAppliance, submit, waitForEmptyQueue, waitForQueue } from '../helpers/queue.js';
 
 // A slow file (issue 16): about 46 s in a quiet run of the suite, 87 s beside two busy loops and other
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
@@ -34,7 +27,7 @@ const KILL_AFTER = 40;
 const token = (i: number) => `crash-token-${String(i).padStart(3, '0')}`;
 
 t.test(`SIGKILL while ${TOTAL} messages are being delivered: after a restart all arrive, duplicates only from before the kill`, async (t) => {
-  const port = await sharedPort([MX]);
+  const port = await portFreeOnAll([MX]);
   const dns = await startDnsmasq(t, { mx: [{ domain: 'remote.test', host: 'mx.remote.test', preference: 10 }], hosts: [{ name: 'mx.remote.test', addresses: [MX] }] });
   if (!dns) return;
   // The MX is down while the messages are queued, and retries are an hour apart: nothing moves until

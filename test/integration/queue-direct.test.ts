@@ -5,26 +5,14 @@
 // dnsmasq; everything is on loopback.
 import t from 'tap';
 import type { Test } from 'tap';
-import type { RunningAppliance } from '../helpers/appliance.js';
+import { ALICE, CAROL } from '../helpers/addresses.js';
+import { logged, waitForLog, type RunningAppliance } from '../helpers/appliance.js';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
-import {
-  ALICE,
-  compose,
-  deliveryStatus,
-  flatText,
-  logged,
-  queueEntries,
-  readInbox,
-  reportType,
-  sharedPort,
-  startDumpSink,
-  startQueueAppliance,
-  submit,
-  waitForEmptyQueue,
-  waitForLog,
-  waitForQueue,
-  withoutReceived,
-} from '../helpers/queue.js';
+import { deliveryStatus, flatText, reportType } from '../helpers/dsn.js';
+import { readInbox } from '../helpers/mailbox.js';
+import { compose } from '../helpers/messages.js';
+import { portFreeOnAll } from '../helpers/ports.js';
+import { queueEntries, startDumpSink, startQueueAppliance, submit, waitForEmptyQueue, waitForQueue, withoutReceived } from '../helpers/queue.js';
 
 // A slow file (issue 16): about 21 s in a quiet run of the suite, 49 s beside two busy loops and other
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
@@ -32,7 +20,6 @@ t.setTimeout(180_000);
 
 const MX1 = '127.0.0.2';
 const MX2 = '127.0.0.3';
-const CAROL = 'carol@remote.test';
 
 t.jobs = 5;
 
@@ -58,7 +45,7 @@ function deferrals(app: RunningAppliance, rcpt: string): number {
 }
 
 t.test('delivered to the MX with the lowest preference, byte for byte after the trace headers', async (t: Test) => {
-  const port = await sharedPort([MX1, MX2]);
+  const port = await portFreeOnAll([MX1, MX2]);
   const dns = await startDnsmasq(t, zone());
   const mx1 = await startDumpSink(t, { host: MX1, port, hostname: 'mx1.remote.test' });
   const mx2 = await startDumpSink(t, { host: MX2, port, hostname: 'mx2.remote.test' });
@@ -85,7 +72,7 @@ t.test('delivered to the MX with the lowest preference, byte for byte after the 
 });
 
 t.test('falls to the next MX when the first refuses connections', async (t: Test) => {
-  const port = await sharedPort([MX1, MX2]);
+  const port = await portFreeOnAll([MX1, MX2]);
   const dns = await startDnsmasq(t, zone());
   // Nothing listens on mx1: every connection there is refused.
   const mx2 = await startDumpSink(t, { host: MX2, port, hostname: 'mx2.remote.test' });
@@ -103,7 +90,7 @@ t.test('falls to the next MX when the first refuses connections', async (t: Test
 });
 
 t.test('4xx, then the MX accepts: delivered on a later try, once', async (t: Test) => {
-  const port = await sharedPort([MX1]);
+  const port = await portFreeOnAll([MX1]);
   const dns = await startDnsmasq(t, zone());
   const greylist = '450 4.2.0 <carol@remote.test>: Recipient address rejected: Greylisted, try again later';
   const busy = await startDumpSink(t, { host: MX1, port, hostname: 'mx1.remote.test', options: ['-r', 'RCPT', '-b', greylist] });
@@ -132,7 +119,7 @@ t.test('4xx, then the MX accepts: delivered on a later try, once', async (t: Tes
 });
 
 t.test('5xx: a bounce in the sender\'s INBOX that a mail client shows as one', async (t: Test) => {
-  const port = await sharedPort([MX1]);
+  const port = await portFreeOnAll([MX1]);
   const dns = await startDnsmasq(t, zone());
   const unknown = '550 5.1.1 <carol@remote.test>: Recipient address rejected: User unknown';
   const mx1 = await startDumpSink(t, { host: MX1, port, hostname: 'mx1.remote.test', options: ['-f', 'RCPT', '-B', unknown] });
@@ -167,7 +154,7 @@ t.test('5xx: a bounce in the sender\'s INBOX that a mail client shows as one', a
 });
 
 t.test('null MX (RFC 7505): a DSN at once, no connection anywhere', async (t: Test) => {
-  const port = await sharedPort([MX1]);
+  const port = await portFreeOnAll([MX1]);
   const dns = await startDnsmasq(t, zone());
   // nowhere.test has an address record pointing here: taking it as the implicit MX would be wrong.
   const trap = await startDumpSink(t, { host: MX1, port, hostname: 'nowhere.test' });

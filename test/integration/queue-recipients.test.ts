@@ -5,7 +5,8 @@
 import t from 'tap';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
 import { startPostfix } from '../helpers/postfix.js';
-import { compose, queueEntries, sharedPort, startQueueAppliance, submit, waitForQueue, type QueueEntryJson } from '../helpers/queue.js';
+import { compose } from '../helpers/messages.js';
+import { queueEntries, startQueueAppliance, submit, waitForQueue, type QueueEntryJson } from '../helpers/queue.js';
 
 // A slow file (issue 16): about 13 s in a quiet run of the suite, 39 s beside two busy loops and other
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
@@ -17,14 +18,13 @@ const RECIPIENTS = ['ann@a.test', 'ben@a.test', 'cat@a.test', 'dan@a.test', 'eve
 const OTHERS = RECIPIENTS.filter((r) => r !== FAILING);
 
 t.test('10 recipients at 3 domains, one failing with 4xx: the nine are delivered once, only the one is retried', async (t) => {
-  const port = await sharedPort([MX]);
   const dns = await startDnsmasq(t, {
     mx: ['a.test', 'b.test', 'c.test'].map((domain) => ({ domain, host: 'mx.shared.test', preference: 10 })),
     hosts: [{ name: 'mx.shared.test', addresses: [MX] }],
   });
-  const postfix = await startPostfix(t, { host: MX, port, hostname: 'mx.shared.test', refuse: { [FAILING]: '450 4.2.1 Mailbox busy, try later' } });
+  const postfix = await startPostfix(t, { host: MX, hostname: 'mx.shared.test', refuse: { [FAILING]: '450 4.2.1 Mailbox busy, try later' } });
   if (!dns || !postfix) return;
-  const app = await startQueueAppliance(t, { dnsServer: dns.server, mxPort: port });
+  const app = await startQueueAppliance(t, { dnsServer: dns.server, mxPort: postfix.port });
 
   await submit(app, [{ to: RECIPIENTS, raw: compose({ to: RECIPIENTS, subject: 'ten recipients' }) }]);
   const attemptsOf = (entries: QueueEntryJson[]) => entries[0]?.recipients.find((r) => r.address === FAILING)?.attempts ?? 0;

@@ -4,8 +4,11 @@
 import t from 'tap';
 import { OfflineQueue } from '../../src/queue/operations.js';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
+import { ALICE, HOSTNAME } from '../helpers/addresses.js';
+import { parseReport } from '../helpers/dsn.js';
 import { readMailbox } from '../helpers/mailbox.js';
-import { ALICE, parseReport, portFreeOnAll, startQueueRig, storeCounts, type QueueRig, type Teardown } from '../helpers/queue-store.js';
+import { portFreeOnAll } from '../helpers/ports.js';
+import { startQueueRig, storeCounts, type QueueRig, type Teardown } from '../helpers/queue-store.js';
 import { startSmtpSink, type RunningSink, type TapLike } from '../helpers/remote-mta.js';
 
 const MX = '127.0.0.8'; // remote.test: greylists
@@ -50,7 +53,7 @@ async function deferred(rig: QueueRig, subject = 'Minutes'): Promise<string> {
 }
 
 function offline(rig: QueueRig): OfflineQueue {
-  return new OfflineQueue({ queue: rig.store, mail: rig.store, directory: rig.store.directory, log: rig.log.log, hostname: 'mx.letterbox.test' }, rig.clock);
+  return new OfflineQueue({ queue: rig.store, mail: rig.store, directory: rig.store.directory, log: rig.log.log, hostname: HOSTNAME }, rig.clock);
 }
 
 t.test('running: retry(id) makes a deferred recipient due now', async (t) => {

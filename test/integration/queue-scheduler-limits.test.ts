@@ -4,7 +4,8 @@
 import t from 'tap';
 import type { LetterboxEvents } from '../../src/core/events.js';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
-import { portFreeOnAll, startQueueRig, storeCounts, type QueueRig, type Teardown } from '../helpers/queue-store.js';
+import { portFreeOnAll } from '../helpers/ports.js';
+import { startQueueRig, storeCounts, type QueueRig, type Teardown } from '../helpers/queue-store.js';
 import { startSmtpSink, type RunningSink, type TapLike } from '../helpers/remote-mta.js';
 
 const A_MX = '127.0.0.6';

@@ -4,7 +4,8 @@
 // smtp-sink on loopback and a clock the test moves.
 import t from 'tap';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
-import { portFreeOnAll, startQueueRig, storeCounts } from '../helpers/queue-store.js';
+import { portFreeOnAll } from '../helpers/ports.js';
+import { startQueueRig, storeCounts } from '../helpers/queue-store.js';
 import { startSmtpSink } from '../helpers/remote-mta.js';
 
 const MX = '127.0.0.4'; // remote.test: greylists, later takes the mail

@@ -9,8 +9,11 @@ import t from 'tap';
 import type { LetterboxEvents } from '../../src/core/events.js';
 import type { QueueScheduler } from '../../src/queue/scheduler.js';
 import { startDnsmasq, type DnsZone } from '../helpers/dnsmasq.js';
+import { ALICE } from '../helpers/addresses.js';
+import { parseReport } from '../helpers/dsn.js';
 import { readMailbox } from '../helpers/mailbox.js';
-import { ALICE, parseReport, portFreeOnAll, startQueueRig, storeCounts, type QueueRig, type Teardown } from '../helpers/queue-store.js';
+import { portFreeOnAll } from '../helpers/ports.js';
+import { startQueueRig, storeCounts, type QueueRig, type Teardown } from '../helpers/queue-store.js';
 import { startSmtpSink, type RunningSink, type TapLike } from '../helpers/remote-mta.js';
 
 const MX = '127.0.0.2'; // remote.test's MX: greylists or refuses, as the test says

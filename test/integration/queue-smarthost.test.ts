@@ -5,25 +5,13 @@
 // smarthost is back. Several unreachable domains in a row make the box say "port 25 seems blocked".
 import t from 'tap';
 import type { Test } from 'tap';
-import type { RunningAppliance } from '../helpers/appliance.js';
+import { ALICE } from '../helpers/addresses.js';
+import { logged, waitForLog, type RunningAppliance } from '../helpers/appliance.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
-import { freePort } from '../helpers/ports.js';
+import { compose } from '../helpers/messages.js';
+import { freePort, portFreeOnAll } from '../helpers/ports.js';
 import { startPostfix } from '../helpers/postfix.js';
-import {
-  compose,
-  gate,
-  logged,
-  queueEntries,
-  setRelay,
-  sharedPort,
-  startDumpSink,
-  startQueueAppliance,
-  submit,
-  waitForEmptyQueue,
-  waitForLog,
-  waitForQueue,
-  waitUntil,
-} from '../helpers/queue.js';
+import { gate, setRelay, startDumpSink, startQueueAppliance, submit, waitForEmptyQueue, waitForQueue } from '../helpers/queue.js';
 
 // A slow file (issue 16): about 39 s in a quiet run of the suite, 62 s beside two busy loops and other
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
@@ -43,7 +31,7 @@ function noPassword(t: Test, app: RunningAppliance): void {
 }
 
 t.test('every MX down: delivered through the smarthost in the same attempt', async (t: Test) => {
-  const mxPort = await sharedPort([DEAD_MX]);
+  const mxPort = await portFreeOnAll([DEAD_MX]);
   const dns = await startDnsmasq(t, {
     mx: [
       { domain: 'remote.test', host: 'mx1.remote.test', preference: 10 },
@@ -55,18 +43,17 @@ t.test('every MX down: delivered through the smarthost in the same attempt', asy
       { name: 'smarthost.test', addresses: [SMARTHOST] },
     ],
   });
-  const relayPort = await freePort(SMARTHOST);
-  const smarthost = await startPostfix(t, { host: SMARTHOST, port: relayPort, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls: 'starttls' } });
+  const smarthost = await startPostfix(t, { host: SMARTHOST, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls: 'starttls' } });
   if (!dns || !smarthost) return;
   const app = await startQueueAppliance(t, { dnsServer: dns.server, mxPort, relayCa: smarthost.certificate });
-  await setRelay(app, { host: 'smarthost.test', port: relayPort, user: USER, password: PASSWORD, tls: 'starttls', mode: 'fallback' });
+  await setRelay(app, { host: 'smarthost.test', port: smarthost.port, user: USER, password: PASSWORD, tls: 'starttls', mode: 'fallback' });
 
   await submit(app, [{ to: ['carol@remote.test'], raw: compose({ to: ['carol@remote.test'], subject: 'via the smarthost' }) }]);
   await waitForLog(app, 'recipient delivered');
   await waitForEmptyQueue(app);
   const [mail] = await smarthost.delivered(1);
   t.equal(mail?.deliveredTo, 'carol@remote.test', 'the smarthost has it');
-  t.equal(mail?.returnPath, '<alice@letterbox.test>');
+  t.equal(mail?.returnPath, `<${ALICE}>`);
   t.match(mail?.raw, /^Subject: via the smarthost$/m);
   t.match(mail?.raw, /with ESMTPSA id/, 'over TLS, logged in');
   t.match(smarthost.log.lines.join('\n'), new RegExp(`sasl_username=${USER}`));
@@ -77,7 +64,7 @@ t.test('every MX down: delivered through the smarthost in the same attempt', asy
 });
 
 t.test('smarthost down too: deferred with a next attempt; once it is back, delivered on the next try', async (t: Test) => {
-  const mxPort = await sharedPort([DEAD_MX]);
+  const mxPort = await portFreeOnAll([DEAD_MX]);
   const dns = await startDnsmasq(t, {
     mx: [{ domain: 'remote.test', host: 'mx.remote.test', preference: 10 }],
     hosts: [
@@ -85,18 +72,17 @@ t.test('smarthost down too: deferred with a next attempt; once it is back, deliv
       { name: 'smarthost.test', addresses: [SMARTHOST_FRONT] },
     ],
   });
-  const backPort = await freePort(SMARTHOST);
-  const smarthost = await startPostfix(t, { host: SMARTHOST, port: backPort, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls: 'starttls' } });
+  const smarthost = await startPostfix(t, { host: SMARTHOST, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls: 'starttls' } });
   if (!dns || !smarthost) return;
   const relayPort = await freePort(SMARTHOST_FRONT);
-  const front = gate(t, SMARTHOST_FRONT, relayPort, { host: SMARTHOST, port: backPort });
+  const front = gate(t, SMARTHOST_FRONT, relayPort, { host: SMARTHOST, port: smarthost.port });
   const app = await startQueueAppliance(t, { dnsServer: dns.server, mxPort, relayCa: smarthost.certificate });
   await setRelay(app, { host: 'smarthost.test', port: relayPort, user: USER, password: PASSWORD });
 
   await submit(app, [{ to: ['carol@remote.test'], raw: compose({ to: ['carol@remote.test'], subject: 'waits for the smarthost' }) }]);
   const [entry] = await waitForQueue(app, 'a deferral', (entries) => entries[0]?.recipients[0]?.state === 'deferred');
   const rcpt = entry?.recipients[0];
-  t.match(entry, { sender: 'alice@letterbox.test', attempts: /^[1-9]/ });
+  t.match(entry, { sender: ALICE, attempts: /^[1-9]/ });
   t.match(rcpt?.lastError, /^smarthost connect to smarthost\.test\[127\.0\.0\.10\]:\d+: Connection refused \(direct delivery: connect to mx\.remote\.test\[127\.0\.0\.6\]:\d+: Connection refused\)$/, 'the last error tells both stories');
   t.equal(entry?.lastError, rcpt?.lastError);
   t.ok((rcpt?.nextAttemptAt ?? 0) > (rcpt?.updatedAt ?? Infinity), 'the next attempt is scheduled after the last one');
@@ -114,7 +100,7 @@ t.test('smarthost down too: deferred with a next attempt; once it is back, deliv
 });
 
 t.test('three unreachable domains: status says port 25 seems blocked; relay show and relay test', async (t: Test) => {
-  const mxPort = await sharedPort([DEAD_MX, LIVE_MX]);
+  const mxPort = await portFreeOnAll([DEAD_MX, LIVE_MX]);
   const dns = await startDnsmasq(t, {
     mx: [
       ...['down1', 'down2', 'down3'].map((name) => ({ domain: `${name}.test`, host: 'mx.down.test', preference: 10 })),
@@ -126,10 +112,10 @@ t.test('three unreachable domains: status says port 25 seems blocked; relay show
       { name: 'smarthost.test', addresses: [SMARTHOST] },
     ],
   });
-  const relayPort = await freePort(SMARTHOST);
-  const smarthost = await startPostfix(t, { host: SMARTHOST, port: relayPort, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls: 'starttls' } });
+  const smarthost = await startPostfix(t, { host: SMARTHOST, hostname: 'smarthost.test', smarthost: { user: USER, password: PASSWORD, tls: 'starttls' } });
   const up = await startDumpSink(t, { host: LIVE_MX, port: mxPort, hostname: 'mx.up.test' });
   if (!dns || !smarthost || !up) return;
+  const relayPort = smarthost.port;
   const app = await startQueueAppliance(t, { dnsServer: dns.server, mxPort, relayCa: smarthost.certificate });
   await setRelay(app, { host: 'smarthost.test', port: relayPort, user: USER, password: PASSWORD });
 
@@ -167,5 +153,5 @@ t.test('three unreachable domains: status says port 25 seems blocked; relay show
   t.match(probe?.raw, /^Subject: Letterbox relay test$/m, 'the test message is at the smarthost');
   t.equal(probe?.returnPath, '<postmaster@mx.letterbox.test>');
   noPassword(t, app);
-  await waitUntil('an empty queue after relay test', async () => (await queueEntries(app)).length === 0);
+  t.same(await waitForEmptyQueue(app), [], 'relay test leaves nothing in the queue');
 });

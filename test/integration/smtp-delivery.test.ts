@@ -4,6 +4,7 @@ import t from 'tap';
 import nodemailer from 'nodemailer';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ALICE, BOB, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, passwordOf, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore, readMailbox, withoutTrace } from '../helpers/mailbox.js';
 import { needPeer } from '../helpers/peers.js';
@@ -12,9 +13,6 @@ import { swaks } from '../helpers/smtp.js';
 // A slow file (issue 16): about 8 s in a quiet run of the suite, 48 s beside two busy loops and other
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
 t.setTimeout(180_000);
-
-const ALICE = 'alice@letterbox.test';
-const BOB = 'bob@letterbox.test';
 
 /**
  * A message with its own Message-ID and Date (so submission adds nothing), 8-bit text, lines that
@@ -40,7 +38,7 @@ async function inbox(app: RunningAppliance, user: string): Promise<Buffer[]> {
 t.test('nodemailer: port 25, 587 (STARTTLS + PLAIN / LOGIN) and 465 deliver byte for byte', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE, BOB]);
+  await provision(app, [DOMAIN], [ALICE, BOB]);
   const tls = { rejectUnauthorized: false };
   const auth = { user: BOB, pass: passwordOf(BOB) };
   const routes = [
@@ -70,7 +68,7 @@ t.test('swaks: port 25, 587 (STARTTLS + PLAIN / LOGIN) and 465 deliver byte for 
   if (!swaksPath) return;
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE, BOB]);
+  await provision(app, [DOMAIN], [ALICE, BOB]);
   const login = ['--auth-user', BOB, '--auth-password', passwordOf(BOB)];
   const routes = [
     { label: 'swaks port 25', from: 'someone@remote.test', args: ['--port', String(app.ports.smtp)] },

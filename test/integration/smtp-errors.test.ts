@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { applianceDefaults } from '../../src/config/index.js';
 import { EventBus } from '../../src/core/events.js';
 import { LoginGuard } from '../../src/core/login-guard.js';
+import { Intake } from '../../src/queue/intake.js';
 import { SmtpService } from '../../src/smtp/server.js';
 import { Store } from '../../src/store/index.js';
 import { loadOrCreateCertificate } from '../../src/tls/certificate.js';
@@ -26,7 +27,7 @@ async function serviceOnStore(t: Test) {
   const captured = capturedLog();
   const smtp = new SmtpService(
     { ...applianceDefaults().smtp, hostname: 'mx.letterbox.test' },
-    { directory: store.directory, authenticator: store.directory, loginGuard: new LoginGuard(applianceDefaults().smtp), store, bus: new EventBus(() => {}), log: captured.log, tls },
+    { directory: store.directory, authenticator: store.directory, loginGuard: new LoginGuard(applianceDefaults().smtp), store, intake: new Intake(store.directory, () => {}), bus: new EventBus(() => {}), log: captured.log, tls },
   );
   const [endpoint] = await smtp.listen([{ listener: 'mx', host: '127.0.0.1', port: 0 }]);
   t.teardown(async () => {

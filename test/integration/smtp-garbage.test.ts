@@ -3,11 +3,10 @@
 import t, { type Test } from 'tap';
 import nodemailer from 'nodemailer';
 import { connect } from 'node:net';
+import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore, readMailbox } from '../helpers/mailbox.js';
 import { SmtpClient, type Reply } from '../helpers/smtp.js';
-
-const ALICE = 'alice@letterbox.test';
 
 /** Deterministic noise (a linear congruential generator), so a failure can be replayed. */
 function noise(length: number, seed: number): Buffer {
@@ -50,7 +49,7 @@ async function sendNormal(app: RunningAppliance, subject: string): Promise<void>
 t.test('garbage gets 5xx or a closed connection, and mail still flows', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
 
   for (const seed of [1, 2, 3]) {
     const client = await SmtpClient.connect(app.ports.smtp);

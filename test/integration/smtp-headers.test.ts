@@ -2,11 +2,9 @@
 // every port, and on submission only, Message-ID and Date when the client left them out (RFC 6409 8).
 import t from 'tap';
 import nodemailer from 'nodemailer';
+import { ALICE, BOB, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, passwordOf, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore, readMailbox, withoutTrace } from '../helpers/mailbox.js';
-
-const ALICE = 'alice@letterbox.test';
-const BOB = 'bob@letterbox.test';
 
 function transportFor(app: RunningAppliance, port: 'smtp' | 'submission' | 'smtps') {
   const common = { host: '127.0.0.1', name: 'client.test' }; // `name` is what nodemailer says in EHLO
@@ -30,7 +28,7 @@ const complete = (label: string) =>
 t.test('Received on top everywhere; Message-ID and Date added on submission only, and only when missing', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE, BOB]);
+  await provision(app, [DOMAIN], [ALICE, BOB]);
   const cases = [
     { label: 'bare on 25', port: 'smtp', raw: bare('bare on 25'), adds: false },
     { label: 'complete on 25', port: 'smtp', raw: complete('complete on 25'), adds: false },

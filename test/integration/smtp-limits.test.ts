@@ -1,16 +1,15 @@
 // SMTP in, "one client cannot take the box": recipients per message (RFC 5321 4.5.3.1.8 asks for at
 // least 100) and simultaneous connections per client address are bounded, with temporary replies.
 import t from 'tap';
+import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision } from '../helpers/appliance.js';
 import { withStore, readMailbox } from '../helpers/mailbox.js';
 import { SmtpClient } from '../helpers/smtp.js';
 
-const ALICE = 'alice@letterbox.test';
-
 t.test('the 101st recipient gets 452 4.5.3; the first 100 get the message', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   t.equal((await app.cli(['alias', 'add', '@letterbox.test', ALICE])).code, 0, 'catch-all, so every address is a recipient');
 
   const client = await SmtpClient.connect(app.ports.smtp);

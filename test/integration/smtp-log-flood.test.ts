@@ -4,12 +4,12 @@
 // minute, and what was held back is counted in one line.
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
+import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision } from '../helpers/appliance.js';
 import { SmtpClient } from '../helpers/smtp.js';
 
 t.setTimeout(180_000);
 
-const ALICE = 'alice@letterbox.test';
 /** The first bytes of a TLS ClientHello, and no more. */
 const PARTIAL_HELLO = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
 
@@ -49,7 +49,7 @@ async function leaveInData(port: number, localAddress: string): Promise<void> {
 t.test('a flood of refused connections, broken handshakes and abandoned messages writes a bounded log', async (t) => {
   const app = await startAppliance({ config: { smtp: { maxConnectionsPerClient: 5 } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const first = app.logs.length;
 
   // 200 connections over the per-address limit from one address, each turned away with 421.

@@ -3,14 +3,12 @@
 // password checks without end. The login guard (src/core/login-guard.ts) counts an attempt before the
 // password is hashed, per address and per account, and keeps what it counted in the store.
 import t from 'tap';
+import { ALICE, BOB, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, passwordOf, type RunningAppliance } from '../helpers/appliance.js';
 import { SmtpClient, type Reply } from '../helpers/smtp.js';
 
 // Each test starts an appliance and hashes dozens of passwords (scrypt, 16 MiB each): slow beside other work.
 t.setTimeout(240_000);
-
-const ALICE = 'alice@letterbox.test';
-const BOB = 'bob@letterbox.test';
 
 /** A session on 465 from `localAddress`, greeted and past EHLO: ready for AUTH. */
 async function readyForAuth(app: RunningAppliance, localAddress = '127.0.0.1'): Promise<SmtpClient> {
@@ -35,7 +33,7 @@ function codes(replies: Reply[]): Record<number, number> {
 t.test('20 parallel AUTHs from one address with a limit of 10: never more than 10 checked', async (t) => {
   const app = await startAppliance({ config: { smtp: { authFailureLimit: 10, authFailureDelayMs: 1, maxConnectionsPerClient: 50 } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
 
   const guessing = await Promise.all(Array.from({ length: 20 }, () => readyForAuth(app, '127.0.0.2')));
   const guesses = await authAtOnce(guessing, ALICE, 'a wrong guess');
@@ -58,7 +56,7 @@ t.test('20 parallel AUTHs from one address with a limit of 10: never more than 1
 t.test('many addresses guessing at one mailbox hit its limit; the address its user logs in from keeps working', async (t) => {
   const app = await startAppliance({ config: { smtp: { authFailureLimit: 3, authAccountFailureLimit: 5, authFailureDelayMs: 1, authFailureMaxDelayMs: 1 } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE, BOB]);
+  await provision(app, [DOMAIN], [ALICE, BOB]);
   const office = await readyForAuth(app, '127.0.0.1');
   t.match((await office.authPlain(ALICE, passwordOf(ALICE))).raw, /^235 /, 'alice logs in from the office, as every day');
   await office.quit();
@@ -84,7 +82,7 @@ t.test('many addresses guessing at one mailbox hit its limit; the address its us
 t.test('a blocked address stays blocked after a restart', async (t) => {
   const app = await startAppliance({ config: { smtp: { authFailureLimit: 2, authFailureDelayMs: 1 } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const client = await readyForAuth(app);
   t.match((await client.authPlain(ALICE, 'wrong guess 1')).raw, /^535 /);
   t.match((await client.authPlain(ALICE, 'wrong guess 2')).raw, /^535 /);
@@ -104,7 +102,7 @@ t.test('a blocked address stays blocked after a restart', async (t) => {
 t.test('three failed logins on one connection: 535, then 421 4.7.0 and the connection is closed', async (t) => {
   const app = await startAppliance({ config: { smtp: { authFailureDelayMs: 1, authFailureMaxDelayMs: 1 } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   for (const port of [app.ports.submission, app.ports.smtps]) {
     const client = await SmtpClient.connect(port, { implicitTls: port === app.ports.smtps });
     await client.ehlo();
@@ -125,7 +123,7 @@ t.test('password checks waiting for their turn are bounded: the rest get 454 4.7
     config: { smtp: { authFailureLimit: 1000, authAccountFailureLimit: 1000, authFailureDelayMs: 1, maxConnectionsPerClient: 100 } },
   });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const clients = await Promise.all(Array.from({ length: 60 }, () => readyForAuth(app)));
   const replies = await authAtOnce(clients, ALICE, passwordOf(ALICE));
   const counted = codes(replies);

@@ -10,12 +10,12 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import t from 'tap';
+import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, type RunningAppliance } from '../helpers/appliance.js';
 import { SmtpClient } from '../helpers/smtp.js';
 
 t.setTimeout(240_000);
 
-const ALICE = 'alice@letterbox.test';
 const BOUND_MB = 150;
 const UNIT = new URL('../../systemd/letterbox.service', import.meta.url);
 
@@ -76,7 +76,7 @@ t.test(`resident memory stays under ${BOUND_MB} MB after a login storm and a con
   for (const [, name, value] of readFileSync(UNIT, 'utf8').matchAll(/^Environment=(\w+)=(.*)$/gm)) process.env[name!] = value;
   const app = await startAppliance({ config: { smtp: { authFailureDelayMs: 1, authFailureMaxDelayMs: 1, authFailuresPerConnection: 10 } } });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const pid = app.child.pid!;
   const settle = () => new Promise((resolve) => setTimeout(resolve, 3_000));
 

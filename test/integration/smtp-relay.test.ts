@@ -3,17 +3,16 @@
 // and leaves the queue empty.
 import t from 'tap';
 import nodemailer from 'nodemailer';
+import { ALICE, BOB, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, passwordOf } from '../helpers/appliance.js';
 import { withStore, readMailbox } from '../helpers/mailbox.js';
 import { freePort } from '../helpers/ports.js';
-import { SmtpClient, queueList, type Reply } from '../helpers/smtp.js';
+import { queueEntries } from '../helpers/queue.js';
+import { SmtpClient, type Reply } from '../helpers/smtp.js';
 
 // A slow file (issue 16): about 18 s in a quiet run of the suite, 103 s beside two busy loops and other
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
 t.setTimeout(180_000);
-
-const ALICE = 'alice@letterbox.test';
-const BOB = 'bob@letterbox.test';
 
 /** No queue runner may ever look a test domain up anywhere but on loopback, where nothing answers. */
 async function deadDns(): Promise<Record<string, unknown>> {
@@ -27,7 +26,7 @@ function ehloKeywords(reply: Reply): string[] {
 t.test('port 25 refuses to relay, whatever the address looks like, and queues nothing', async (t) => {
   const app = await startAppliance({ config: await deadDns() });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const client = await SmtpClient.connect(app.ports.smtp);
   await client.ehlo();
   t.match((await client.command('MAIL FROM:<spammer@remote.test>')).raw, /^250 /);
@@ -71,7 +70,7 @@ t.test('port 25 refuses to relay, whatever the address looks like, and queues no
 t.test('port 587: no AUTH before STARTTLS, no MAIL before AUTH', async (t) => {
   const app = await startAppliance({ config: await deadDns() });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const client = await SmtpClient.connect(app.ports.submission);
   const clear = await client.ehlo();
   t.ok(ehloKeywords(clear).includes('STARTTLS'), 'STARTTLS is offered');
@@ -87,13 +86,13 @@ t.test('port 587: no AUTH before STARTTLS, no MAIL before AUTH', async (t) => {
   t.match((await client.command('MAIL FROM:<alice@letterbox.test>')).raw, /^530 5\.7\.0 /, 'MAIL over TLS still needs AUTH');
   t.match((await client.command('RCPT TO:<victim@remote.test>')).raw, /^503 /, 'no RCPT without MAIL');
   await client.quit();
-  t.same(await queueList(app), []);
+  t.same(await queueEntries(app), []);
 });
 
 t.test('port 465: MAIL without AUTH gets 530', async (t) => {
   const app = await startAppliance({ config: await deadDns() });
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
   const client = await SmtpClient.connect(app.ports.smtps, { implicitTls: true });
   const ehlo = await client.ehlo();
   t.ok(ehloKeywords(ehlo).includes('AUTH'), 'AUTH is offered on implicit TLS');
@@ -101,7 +100,7 @@ t.test('port 465: MAIL without AUTH gets 530', async (t) => {
   t.match((await client.command('MAIL FROM:<spammer@remote.test>')).raw, /^530 5\.7\.0 /);
   t.match((await client.command('RCPT TO:<victim@remote.test>')).raw, /^503 /);
   await client.quit();
-  t.same(await queueList(app), []);
+  t.same(await queueEntries(app), []);
 });
 
 t.test('a logged-in user sends only as themselves or their aliases; remote mail is queued', async (t) => {
@@ -134,7 +133,7 @@ t.test('a logged-in user sends only as themselves or their aliases; remote mail 
   transport.close();
   t.same(info.accepted, ['friend@remote.test', BOB]);
 
-  const queue = await queueList(app);
+  const queue = await queueEntries(app);
   t.equal(queue.length, 1, 'one queue entry');
   t.equal(queue[0]?.sender, 'sales@letterbox.test');
   // The scheduler may already have tried it (its DNS points at a dead port): waiting either way.

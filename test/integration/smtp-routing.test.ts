@@ -2,6 +2,7 @@
 // aliases, catch-all and +detail addresses (RFC 5233) lead to the right INBOX.
 import t from 'tap';
 import nodemailer from 'nodemailer';
+import { ALICE, BOB, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision } from '../helpers/appliance.js';
 import { withStore, readMailbox, withoutTrace } from '../helpers/mailbox.js';
 import { SmtpClient } from '../helpers/smtp.js';
@@ -10,8 +11,6 @@ import { SmtpClient } from '../helpers/smtp.js';
 // work: near or over the suite's default time-out of 60 s (package.json). A hang still ends well before 300 s.
 t.setTimeout(180_000);
 
-const ALICE = 'alice@letterbox.test';
-const BOB = 'bob@letterbox.test';
 const CAROL = 'carol@other.test';
 
 function message(subject: string, to: string): string {
@@ -21,7 +20,7 @@ function message(subject: string, to: string): string {
 t.test('one message to two local users is stored once, in both INBOXes', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE, BOB]);
+  await provision(app, [DOMAIN], [ALICE, BOB]);
   const raw = message('for both', `${ALICE}, ${BOB}`);
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: app.ports.smtp, secure: false, ignoreTLS: true });
   const info = await transport.sendMail({ envelope: { from: 'sender@remote.test', to: [ALICE, BOB] }, raw });

@@ -2,11 +2,11 @@
 // the process exits 0, while a client in the middle of DATA may finish and gets its 250 for a message
 // that is really stored.
 import t from 'tap';
+import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision, type RunningAppliance } from '../helpers/appliance.js';
 import { withStore, readMailbox, withoutTrace } from '../helpers/mailbox.js';
-import { SmtpClient, bigMessage } from '../helpers/smtp.js';
-
-const ALICE = 'alice@letterbox.test';
+import { bigMessage } from '../helpers/messages.js';
+import { SmtpClient } from '../helpers/smtp.js';
 
 /**
  * Sends SIGTERM and waits until the process has logged that it is stopping. The exit code comes
@@ -38,7 +38,7 @@ t.test('SIGTERM: an idle client gets 421 from us at once and the process exits 0
 t.test('SIGTERM during DATA: the client still gets 250, the message is stored, the process exits 0', async (t) => {
   const app = await startAppliance();
   t.teardown(() => app.cleanup());
-  await provision(app, ['letterbox.test'], [ALICE]);
+  await provision(app, [DOMAIN], [ALICE]);
 
   const client = await SmtpClient.connect(app.ports.smtp);
   await client.ehlo();

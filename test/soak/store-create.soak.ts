@@ -19,16 +19,23 @@ const STORE_MODULE = fileURLToPath(new URL('../../dist/store/index.js', import.m
 /** Prints when it starts to open and when the store is open, then waits to be killed. */
 const OPENER = `const { Store } = await import(process.argv[1]); console.log('opening'); await Store.open(process.argv[2]); console.log('open'); setInterval(() => {}, 60000);`;
 
-/** Spawns the opener; resolves with when it printed each line (ms after the spawn) and its exit. */
+/**
+ * Spawns the opener; records when it printed each line (ms after the spawn); `opened` resolves once the
+ * store is open or the child has exited, `exited` at its exit.
+ */
 function opener(location: string) {
   const began = Date.now();
   const child = spawn(process.execPath, ['--input-type=module', '-e', OPENER, STORE_MODULE, location], { stdio: ['ignore', 'pipe', 'inherit'] });
   const at: Record<string, number> = {};
-  child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) at[line] ??= Date.now() - began;
-  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, at, exited };
+  const opened = new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) at[line] ??= Date.now() - began;
+      if (at.open !== undefined) resolve();
+    });
+    void exited.then(resolve);
+  });
+  return { child, at, opened, exited };
 }
 
 function listing(dir: string): Record<string, number> {
@@ -45,7 +52,7 @@ async function cutsDuringStoreCreation(t: Test, mode: CutMode, cuts: number) {
   t.teardown(() => fs.unmount());
   // An uncut creation measures the open: the cuts fall between 'opening' and a little after 'open'.
   const probe = opener(join(fs.mountpoint, 'probe', 'store'));
-  while (probe.at.open === undefined && probe.child.exitCode === null) await sleep(5);
+  await probe.opened;
   const from = probe.at.opening ?? 0;
   const span = Math.max(5, (probe.at.open ?? 200) - from);
   probe.child.kill('SIGKILL');
@@ -64,8 +71,9 @@ async function cutsDuringStoreCreation(t: Test, mode: CutMode, cuts: number) {
     figures.droppedNames += dropped.droppedNames;
     try {
       const store = await Store.open(location);
-      await store.close();
-      t.pass(`cut ${round} (${mode}, ${run.at.open === undefined ? 'before' : 'after'} the open returned): the store opens`);
+      const report = await store.check({ bodies: true }).finally(() => store.close());
+      if (!report.consistent) figures.failures += 1;
+      t.equal(report.consistent, true, `cut ${round} (${mode}, ${run.at.open === undefined ? 'before' : 'after'} the open returned): the store opens and is consistent`, { pending, report });
     } catch (err) {
       figures.failures += 1;
       t.fail(`cut ${round} (${mode}): the store does not open after the cut: ${(err as Error).message}`, { pending, left: listing(location) });

@@ -4,7 +4,7 @@ import t from 'tap';
 import { pino } from 'pino';
 import { PortBlockWatch } from '../../src/delivery/blocked.js';
 import { outcomeOfReply, RecipientLedger } from '../../src/delivery/outcomes.js';
-import { outbound } from '../helpers/delivery.js';
+import { outbound } from '../helpers/messages.js';
 
 t.test('a reply decides status and enhanced code', async (t) => {
   const table: [string, string, string][] = [

@@ -5,6 +5,8 @@ import t from 'tap';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { isLetterboxError } from '../../src/core/errors.js';
 import { buildDsn, dsnWanted, shouldBounce, DSN_MAX_RETURN_BYTES, type DsnInput, type DsnKind } from '../../src/queue/dsn.js';
+// The message/delivery-status fields as groups, CRLF line ends only: a DSN we write keeps to RFC 5322.
+import { statusGroups } from '../helpers/dsn.js';
 
 const ORIGINAL_HEADERS =
   'Received: from [192.0.2.10] by mail.example.com (Letterbox)\r\n' +
@@ -51,21 +53,6 @@ async function parse(raw: Buffer): Promise<ParsedMail> {
   return simpleParser(raw, { keepDeliveryStatus: true });
 }
 
-/** The message/delivery-status body as field groups: per-message first, then one per recipient. */
-function statusGroups(body: string): Map<string, string>[] {
-  return body
-    .split(/\r\n\r\n/)
-    .filter((group) => group.trim())
-    .map((group) => {
-      const fields = new Map<string, string>();
-      for (const line of group.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-        const colon = line.indexOf(':');
-        if (colon > 0) fields.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-      }
-      return fields;
-    });
-}
-
 function attachment(mail: ParsedMail, contentType: string) {
   return mail.attachments.find((a) => a.contentType === contentType);
 }
@@ -74,7 +61,7 @@ async function statusOf(input: DsnInput): Promise<Map<string, string>[]> {
   const mail = await parse(await collect(buildDsn(input)));
   const part = attachment(mail, 'message/delivery-status');
   if (!part) throw new Error('no message/delivery-status part');
-  return statusGroups(part.content.toString('latin1'));
+  return statusGroups(part.content.toString('latin1'), 'crlf');
 }
 
 /** The raw top-level header block, as a mail client would see it before any parsing. */
@@ -162,7 +149,7 @@ t.test('a multi-line SMTP reply reads as one answer', async (t) => {
     { ...input.recipients[0]!, diagnostic: '550-5.1.1 The account you tried to reach\r\n550-5.1.1 does not exist. Please check\r\n550 5.1.1 the address.' },
   ];
   const mail = await parse(await collect(buildDsn(input)));
-  const groups = statusGroups(attachment(mail, 'message/delivery-status')?.content.toString('latin1') ?? '');
+  const groups = statusGroups(attachment(mail, 'message/delivery-status')?.content.toString('latin1') ?? '', 'crlf');
   t.equal(groups[1]?.get('diagnostic-code'), 'smtp; 550 5.1.1 The account you tried to reach does not exist. Please check the address.');
   t.match((mail.text ?? '').replace(/\s+/g, ' '), /said: 550 5\.1\.1 The account you tried to reach does not exist\. Please check the address\./);
 });
@@ -227,7 +214,7 @@ t.test('a delay warning says so and when the queue gives up', async (t) => {
   t.match(mail.text, /WARNING ONLY/);
   t.match(mail.text, /keep trying until Sat, 6 Jan 2024 09:00:00 \+0000/);
   const part = attachment(mail, 'message/delivery-status');
-  const groups = statusGroups(part?.content.toString('latin1') ?? '');
+  const groups = statusGroups(part?.content.toString('latin1') ?? '', 'crlf');
   t.equal(groups[1]?.get('action'), 'delayed');
   t.equal(groups[1]?.get('status'), '4.4.1');
   t.equal(groups[1]?.get('will-retry-until'), 'Sat, 6 Jan 2024 09:00:00 +0000');
@@ -267,7 +254,7 @@ t.test('CR/LF in remote answers and client values cannot create a header or a MI
     ['message/delivery-status', 'text/rfc822-headers'],
     'no part was added',
   );
-  const groups = statusGroups(attachment(mail, 'message/delivery-status')?.content.toString('latin1') ?? '');
+  const groups = statusGroups(attachment(mail, 'message/delivery-status')?.content.toString('latin1') ?? '', 'crlf');
   for (const group of groups) t.notOk(group.has('x-injected'), 'no field was added');
   t.match(groups[1]?.get('diagnostic-code'), /^smtp; 550 no such user X-Injected: yes --=_lb_fake/, 'the answer stays on its field');
   t.match(mail.text, /550 no such user X-Injected: yes/);
@@ -279,7 +266,7 @@ t.test('an internationalized recipient: RFC 6533 utf-8 address type, the text in
   const raw = await collect(buildDsn(input));
   const mail = await parse(raw);
   t.match(mail.text, /<jörg\+x@bücher\.example>/);
-  const groups = statusGroups(attachment(mail, 'message/delivery-status')?.content.toString('latin1') ?? '');
+  const groups = statusGroups(attachment(mail, 'message/delivery-status')?.content.toString('latin1') ?? '', 'crlf');
   t.equal(groups[1]?.get('final-recipient'), 'utf-8; j\\x{F6}rg\\x{2B}x@b\\x{FC}cher.example');
   const report = raw.toString('latin1');
   t.notMatch(report.slice(0, report.indexOf('Content-Description: Undelivered')), /[\x80-\xff]/, 'the report is 7-bit');

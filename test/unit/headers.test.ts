@@ -2,7 +2,8 @@
 // every other byte untouched, and the same result however the message is split into chunks (DESIGN 4).
 import { once } from 'node:events';
 import t from 'tap';
-import { HeaderEditor, rfc5322Date, type HeaderEdits } from '../../src/smtp/headers.js';
+import { rfc5322Date } from '../../src/core/rfc5322.js';
+import { HeaderEditor, type HeaderEdits } from '../../src/smtp/headers.js';
 
 const RECEIVED = 'Received: from client.example (client.example [192.0.2.1])\r\n\tby mx.letterbox.test (Letterbox) with ESMTP\r\n\tid 0001; Fri, 5 Jan 2024 03:04:05 +0000\r\n';
 const MESSAGE_ID = 'Message-ID: <generated@mx.letterbox.test>\r\n';

@@ -36,9 +36,29 @@ function refused(guard: LoginGuard, address: string, username = 'alice@example.c
   return admission.refused;
 }
 
-function memoryStore(): LoginGuardPersistence & { saved: SavedLoginGuard[] } {
+/**
+ * Keeps what is saved; `nextSave()` resolves at the next save, with the time it came, or fails after
+ * `limitMs` (its timer also keeps the process alive: the guard's own save timer does not).
+ */
+function memoryStore(): LoginGuardPersistence & { saved: SavedLoginGuard[]; nextSave(limitMs?: number): Promise<number> } {
   const saved: SavedLoginGuard[] = [];
-  return { saved, load: async () => saved.at(-1), save: async (state) => void saved.push(structuredClone(state)) };
+  const waiting: ((at: number) => void)[] = [];
+  return {
+    saved,
+    load: async () => saved.at(-1),
+    save: async (state) => {
+      saved.push(structuredClone(state));
+      for (const resolve of waiting.splice(0)) resolve(Date.now());
+    },
+    nextSave: (limitMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`nothing was saved within ${limitMs / 1000} s`)), limitMs);
+        waiting.push((at) => {
+          clearTimeout(timer);
+          resolve(at);
+        });
+      }),
+  };
 }
 
 t.test('the delay doubles with each failure up to the maximum', async (t) => {
@@ -97,7 +117,7 @@ t.test('an account under attack refuses unknown addresses and keeps letting in t
   t.equal(refused(guard, '198.51.100.99', 'bob@example.com'), undefined, 'but not for another');
   t.equal(refused(guard, '192.0.2.1'), undefined, 'the address that logged in before still may');
   admitted(guard, '192.0.2.1').failed();
-  t.same(guard.snapshot().accounts.map(([account, failures]) => [account, failures.length]), [['alice@example.com', 5]], "a known address's own failure is no attacker's");
+  t.same(guard.toSaved().accounts.map(([account, failures]) => [account, failures.length]), [['alice@example.com', 5]], "a known address's own failure is no attacker's");
   advance(600_000);
   t.equal(refused(guard, '198.51.100.99'), undefined, 'after the window, others may try again');
   advance(86_400_000);
@@ -129,9 +149,11 @@ t.test('the state is saved at most once a second, and a new guard takes it up', 
   admitted(guard, '192.0.2.7', 'alice@example.com').succeeded();
   admitted(guard, '198.51.100.1').failed();
   admitted(guard, '198.51.100.1').failed();
+  const changedAt = Date.now();
   t.equal(store.saved.length, 0, 'nothing is written at once');
-  await new Promise((resolve) => setTimeout(resolve, 1_100));
-  t.equal(store.saved.length, 1, 'one write for the three changes, a second later');
+  const savedAt = await store.nextSave();
+  t.ok(savedAt - changedAt >= 900, `written a second later (${savedAt - changedAt} ms)`);
+  t.equal(store.saved.length, 1, 'one write for the three changes');
   admitted(guard, '198.51.100.2').failed();
   await guard.stop();
   t.equal(store.saved.length, 2, 'and the last change at stop');
@@ -157,7 +179,7 @@ t.test('a damaged saved state is ignored', async (t) => {
 t.test('what is kept is bounded', async (t) => {
   const { guard, advance } = guarded({ authFailureWindowSeconds: 60 });
   for (let i = 0; i < 2_000; i++) admitted(guard, `198.51.${i >> 8}.${i & 255}`, `user${i}@example.com`).failed();
-  const saved = guard.snapshot();
+  const saved = guard.toSaved();
   t.equal(saved.addresses.length, MAX_SAVED, 'the saved form keeps the most recent addresses');
   t.equal(saved.accounts.length, MAX_SAVED, 'and accounts');
   t.equal(saved.addresses.at(-1)?.[0], '198.51.7.207');

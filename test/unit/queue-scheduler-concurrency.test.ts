@@ -2,7 +2,7 @@
 // by hand, so that attempts overlap exactly as the test says: several domains of one entry in flight at
 // once, results arriving together, a store write that fails, stop() while attempts run, limits.
 import t from 'tap';
-import type { DeliveryAgent, OutboundMessage, QueueStore } from '../../src/core/interfaces.js';
+import type { DeliveryAgent, MailIntake, MailStore, MessageWriter, OutboundMessage, QueueStore } from '../../src/core/interfaces.js';
 import type { DeliveryOutcome } from '../../src/core/types.js';
 import { EventBus } from '../../src/core/events.js';
 import { QueueScheduler, type SchedulerSettings } from '../../src/queue/scheduler.js';
@@ -10,7 +10,9 @@ import type { Store } from '../../src/store/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { capturedLog } from '../helpers/delivery.js';
 import { readMailbox } from '../helpers/mailbox.js';
-import { ALICE, openQueueStore, QueueEvents, queueMessage, storeCounts, type Teardown } from '../helpers/queue-store.js';
+import { ALICE } from '../helpers/addresses.js';
+import { openQueueStore, QueueEvents, queueMessage, storeCounts, type Teardown } from '../helpers/queue-store.js';
+import { Changes } from '../helpers/wait.js';
 
 const MINUTE = 60_000;
 
@@ -21,28 +23,36 @@ interface Call {
   messages: OutboundMessage[];
   answer(status: Status | ((address: string) => Status)): void;
   answered: boolean;
+  /** The scheduler interrupted it (an administrator's operation, a stop): it ended as a real agent's would. */
+  aborted: boolean;
 }
 
 /** A delivery agent that waits for the test to answer each call. */
 class ScriptedAgent implements DeliveryAgent {
   readonly outboundBlocked = false;
   readonly calls: Call[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly changes = new Changes();
 
-  deliver(domain: string, messages: OutboundMessage[]): Promise<Map<string, DeliveryOutcome[]>> {
+  deliver(domain: string, messages: OutboundMessage[], _onDelivered?: unknown, signal?: AbortSignal): Promise<Map<string, DeliveryOutcome[]>> {
     return new Promise((resolve) => {
       const call: Call = {
         domain,
         messages,
         answered: false,
+        aborted: false,
         answer: (status) => {
+          if (call.answered) return;
           call.answered = true;
           const statusOf = typeof status === 'function' ? status : () => status;
           resolve(new Map(messages.map((m) => [m.queueId, m.recipients.map((r) => outcome(r.address, statusOf(r.address)))])));
         },
       };
+      signal?.addEventListener('abort', () => {
+        call.aborted = !call.answered;
+        call.answer('deferred');
+      });
       this.calls.push(call);
-      for (const wake of this.waiters.splice(0)) wake();
+      this.changes.changed();
     });
   }
 
@@ -52,17 +62,7 @@ class ScriptedAgent implements DeliveryAgent {
 
   /** Waits for the `count`-th call; the limit only turns a hang into a failure with a message. */
   async waitForCalls(count: number, limitMs = 30_000): Promise<Call[]> {
-    const deadline = Date.now() + limitMs;
-    while (this.calls.length < count) {
-      if (Date.now() > deadline) throw new Error(`the agent got ${this.calls.length} calls, not ${count}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await this.changes.until(() => this.calls.length >= count, () => `the agent got ${this.calls.length} calls, not ${count}`, limitMs);
     return this.calls;
   }
 }
@@ -92,7 +92,9 @@ interface Rig {
   agent: ScriptedAgent;
   events: QueueEvents;
   log: ReturnType<typeof capturedLog>;
-  scheduler(options?: { settings?: Partial<SchedulerSettings>; queue?: QueueStore }): Promise<QueueScheduler>;
+  scheduler(options?: { settings?: Partial<SchedulerSettings>; queue?: QueueStore; mail?: MailStore }): Promise<QueueScheduler>;
+  /** The latest scheduler's intake (undefined before the first starts). */
+  intake(): MailIntake | undefined;
 }
 
 async function rig(tt: Teardown): Promise<Rig> {
@@ -113,6 +115,7 @@ async function rig(tt: Teardown): Promise<Rig> {
   return {
     store,
     bus,
+    intake: () => schedulers.at(-1)?.intake,
     clock,
     agent,
     events,
@@ -120,7 +123,7 @@ async function rig(tt: Teardown): Promise<Rig> {
     async scheduler(options = {}) {
       const s = new QueueScheduler(settings(options.settings), {
         queue: options.queue ?? store,
-        mail: store,
+        mail: options.mail ?? store,
         directory: store.directory,
         agent,
         bus,
@@ -134,28 +137,57 @@ async function rig(tt: Teardown): Promise<Rig> {
   };
 }
 
-/** A QueueStore over `store` whose next `failures` settle calls fail, as a full or broken disk would. */
-function failingQueue(store: Store, failures: { settle: number }): QueueStore {
-  return {
+/**
+ * The queue and message store over `store`, whose next `failures.settle` writes of a queue entry fail
+ * (a DSN's commit, which settles its entry, included), as a full or broken disk would.
+ */
+function failingStore(store: Store, failures: { settle: number }): { queue: QueueStore; mail: MailStore } {
+  const fail = () => {
+    if (failures.settle <= 0) return false;
+    failures.settle -= 1;
+    return true;
+  };
+  const queue: QueueStore = {
     listQueue: () => store.listQueue(),
     getQueueEntry: (id) => store.getQueueEntry(id),
     deleteQueueEntry: (id) => store.deleteQueueEntry(id),
-    async settleQueueEntry(entry, notice) {
-      if (failures.settle > 0) {
-        failures.settle -= 1;
-        await notice?.writer.abort();
-        throw new Error('simulated store failure: No space left on device');
-      }
-      return store.settleQueueEntry(entry, notice);
+    async settleQueueEntry(entry) {
+      if (fail()) throw new Error('simulated store failure: No space left on device');
+      return store.settleQueueEntry(entry);
     },
   };
+  const mail: MailStore = {
+    getMessage: (id) => store.getMessage(id),
+    openMessage: (id) => store.openMessage(id),
+    listMailbox: (user, mailbox) => store.listMailbox(user, mailbox),
+    freeSpace: () => store.freeSpace(),
+    async createMessage(): Promise<MessageWriter> {
+      const writer = await store.createMessage();
+      return {
+        messageId: writer.messageId,
+        get size() {
+          return writer.size;
+        },
+        write: (chunk) => writer.write(chunk),
+        abort: () => writer.abort(),
+        async commit(disposition) {
+          if (disposition.settles && fail()) {
+            await writer.abort();
+            throw new Error('simulated store failure: No space left on device');
+          }
+          return writer.commit(disposition);
+        },
+      };
+    },
+  };
+  return { queue, mail };
 }
 
 t.test('one entry, three domains in flight at once, results recorded together: nothing lost, message released once', async (t) => {
-  const { store, bus, agent, events, scheduler } = await rig(t);
+  const { store, intake, agent, events, scheduler } = await rig(t);
   await scheduler();
   // alice keeps a copy in her INBOX: the message is referenced by her mailbox and by the queue entry.
-  const queued = await queueMessage(store, bus, {
+  const queued = await queueMessage(store, intake(), {
     recipients: ['carol@a.test', 'dave@b.test', 'erin@c.test'],
     mailboxes: [ALICE],
   });
@@ -178,9 +210,9 @@ t.test('one entry, three domains in flight at once, results recorded together: n
 });
 
 t.test('a result is never lost: the last write of an entry holds every recipient', async (t) => {
-  const { store, bus, clock, agent, events, scheduler } = await rig(t);
+  const { store, intake, clock, agent, events, scheduler } = await rig(t);
   const s = await scheduler();
-  const queued = await queueMessage(store, bus, { recipients: ['carol@a.test', 'dave@b.test', 'erin@c.test'] });
+  const queued = await queueMessage(store, intake(), { recipients: ['carol@a.test', 'dave@b.test', 'erin@c.test'] });
   const calls = await agent.waitForCalls(3);
   // a.test defers (a plain write), then b.test bounces (a DSN) and c.test defers, all at once.
   const from = events.states.length;
@@ -206,9 +238,9 @@ t.test('a result is never lost: the last write of an entry holds every recipient
 });
 
 t.test('a recipient in flight is not attempted again, whatever retry() or the clock say', async (t) => {
-  const { store, bus, clock, agent, scheduler } = await rig(t);
+  const { store, intake, clock, agent, scheduler } = await rig(t);
   const s = await scheduler();
-  await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   await agent.waitForCalls(1);
   t.equal(await s.retry(), 1);
   clock.advance(2 * 3600_000);
@@ -219,10 +251,10 @@ t.test('a recipient in flight is not attempted again, whatever retry() or the cl
 });
 
 t.test('a failed write of a deferral leaves no recipient in flight; it is tried again when due', async (t) => {
-  const { store, bus, clock, agent, events, log, scheduler } = await rig(t);
+  const { store, intake, clock, agent, events, log, scheduler } = await rig(t);
   const failures = { settle: 1 };
-  const s = await scheduler({ queue: failingQueue(store, failures) });
-  const queued = await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  const s = await scheduler(failingStore(store, failures));
+  const queued = await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   const [call] = await agent.waitForCalls(1);
   const from = events.states.length;
   call?.answer('deferred');
@@ -244,10 +276,10 @@ t.test('a failed write of a deferral leaves no recipient in flight; it is tried 
 });
 
 t.test('a failed final write keeps the entry and writes it again later, without another attempt', async (t) => {
-  const { store, bus, clock, agent, events, scheduler } = await rig(t);
+  const { store, intake, clock, agent, events, scheduler } = await rig(t);
   const failures = { settle: 1 };
-  const s = await scheduler({ queue: failingQueue(store, failures) });
-  const queued = await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  const s = await scheduler(failingStore(store, failures));
+  const queued = await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   const [call] = await agent.waitForCalls(1);
   const from = events.states.length;
   call?.answer('delivered');
@@ -262,10 +294,10 @@ t.test('a failed final write keeps the entry and writes it again later, without 
 });
 
 t.test('a failed write of a bounce keeps the DSN owed: the recipient is tried again and bounced then', async (t) => {
-  const { store, bus, clock, agent, events, scheduler } = await rig(t);
+  const { store, intake, clock, agent, events, scheduler } = await rig(t);
   const failures = { settle: 1 };
-  await scheduler({ queue: failingQueue(store, failures) });
-  await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  await scheduler(failingStore(store, failures));
+  await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   const [call] = await agent.waitForCalls(1);
   let from = events.states.length;
   call?.answer('bounced');
@@ -282,9 +314,9 @@ t.test('a failed write of a bounce keeps the DSN owed: the recipient is tried ag
 });
 
 t.test('stop() waits for the attempts in flight, and their results are written', async (t) => {
-  const { store, bus, agent, events, scheduler } = await rig(t);
+  const { store, intake, agent, events, scheduler } = await rig(t);
   const s = await scheduler();
-  const queued = await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  const queued = await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   const [call] = await agent.waitForCalls(1);
   let stopped = false;
   const stopping = s.stop(60_000).then(() => (stopped = true));
@@ -296,40 +328,56 @@ t.test('stop() waits for the attempts in flight, and their results are written',
   t.equal(events.settledSince(0).length, 1);
 });
 
-t.test('an attempt that outlives stop()\'s grace is still recorded, and nothing new starts', async (t) => {
-  const { store, bus, clock, agent, events, scheduler } = await rig(t);
+t.test('an attempt that outlives stop()\'s grace is interrupted, left pending as it was, and nothing new starts', async (t) => {
+  const { store, intake, clock, agent, scheduler } = await rig(t);
   const s = await scheduler();
-  const queued = await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  const queued = await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   const [call] = await agent.waitForCalls(1);
   await s.stop(1);
-  const from = events.states.length;
-  call?.answer('deferred');
-  await events.settled(from, 1);
-  t.match((await store.getQueueEntry(queued.queueId))?.recipients[0], { state: 'deferred', attempts: 1 });
+  t.equal(call?.aborted, true, 'the stop ended the attempt when its grace ran out');
+  t.match((await store.getQueueEntry(queued.queueId))?.recipients[0], { state: 'queued', attempts: 0 }, 'not counted as an attempt: tried again at the next start');
   clock.advance(24 * 3600_000);
-  await queueMessage(store, bus, { recipients: ['dave@b.test'] });
+  await queueMessage(store, intake(), { recipients: ['dave@b.test'] });
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(agent.calls.length, 1, 'a stopped scheduler starts nothing');
 });
 
-t.test('remove() and bounce() wait until no attempt of the entry is in flight', async (t) => {
-  const { store, bus, agent, events, scheduler } = await rig(t);
+t.test('remove() interrupts the attempts of the entry and waits for them; other entries are tried again at once', async (t) => {
+  const { store, agent, scheduler } = await rig(t);
+  // Both in the store before the start: one call to a.test carries both entries.
+  const queued = await queueMessage(store, undefined, { recipients: ['carol@a.test', 'dave@b.test'] });
+  const other = await queueMessage(store, undefined, { recipients: ['erin@a.test'] });
   const s = await scheduler();
-  const queued = await queueMessage(store, bus, { recipients: ['carol@a.test', 'dave@b.test'] });
   const calls = await agent.waitForCalls(2);
-  await t.rejects(s.remove(queued.queueId), { code: 'INVALID' }, 'no remove while the far side may be reading the message');
-  await t.rejects(s.bounce(queued.queueId), { code: 'INVALID' });
-  const from = events.states.length;
-  for (const call of calls) call.answer('deferred');
-  await events.settled(from, 2);
+  t.same(calls.map((c) => c.messages.length).sort(), [1, 2], 'a.test carries both entries, b.test the first');
   await s.remove(queued.queueId);
-  t.same(await storeCounts(store), { queue: 0, messages: 0, bodies: 0 });
+  t.same(calls.slice(0, 2).map((c) => c.aborted), [true, true], 'both attempts carrying the entry were ended');
+  const [again] = (await agent.waitForCalls(3)).slice(2);
+  t.match(again, { domain: 'a.test', messages: [{ queueId: other.queueId, recipients: [{ address: 'erin@a.test' }] }] }, 'the other entry goes again at once');
+  t.match((await s.listQueue())[0]?.recipients[0], { state: 'inflight', attempts: 0 }, 'its interrupted attempt was not counted');
+  again?.answer('delivered');
+  await s.stop(10_000);
+  t.same(await storeCounts(store), { queue: 0, messages: 0, bodies: 0 }, 'the removed entry left nothing; the other was delivered');
+});
+
+t.test('bounce() of an entry in flight: the recipient the far side accepted stays delivered, the rest is bounced', async (t) => {
+  const { store, intake, agent, scheduler } = await rig(t);
+  const s = await scheduler();
+  const queued = await queueMessage(store, intake(), { recipients: ['carol@a.test', 'dave@b.test'], mailboxes: [ALICE] });
+  const calls = await agent.waitForCalls(2);
+  calls.find((c) => c.domain === 'a.test')?.answer('delivered');
+  await s.bounce(queued.queueId);
+  t.equal(calls.find((c) => c.domain === 'b.test')?.aborted, true, 'the attempt still running was ended');
+  const [, dsn] = await readMailbox(store, ALICE);
+  t.match(dsn?.bytes.toString(), /Final-Recipient: rfc822;\s*dave@b\.test[\s\S]*Action: failed/, 'the bounce tells of dave');
+  t.notMatch(dsn?.bytes.toString(), /Final-Recipient: rfc822;\s*carol@/, 'not of carol, who was delivered');
+  t.same(await s.listQueue(), [], 'the entry is done');
 });
 
 t.test('a DSN for a remote sender joins the running queue as an entry from <>', async (t) => {
-  const { store, bus, agent, events, scheduler } = await rig(t);
+  const { store, intake, agent, events, scheduler } = await rig(t);
   const s = await scheduler();
-  const queued = await queueMessage(store, bus, { sender: 'bob@elsewhere.test', recipients: ['carol@a.test'] });
+  const queued = await queueMessage(store, intake(), { sender: 'bob@elsewhere.test', recipients: ['carol@a.test'] });
   const [call] = await agent.waitForCalls(1);
   call?.answer('bounced');
   const [dsnCall] = (await agent.waitForCalls(2)).slice(1);
@@ -343,18 +391,18 @@ t.test('a DSN for a remote sender joins the running queue as an entry from <>', 
 });
 
 t.test('a message queued while the scheduler starts is not missed', async (t) => {
-  const { store, bus, agent, scheduler } = await rig(t);
+  const { store, intake, agent, scheduler } = await rig(t);
   let sneaked = false;
   const queue: QueueStore = {
     getQueueEntry: (id) => store.getQueueEntry(id),
-    settleQueueEntry: (entry, notice) => store.settleQueueEntry(entry, notice),
+    settleQueueEntry: (entry) => store.settleQueueEntry(entry),
     deleteQueueEntry: (id) => store.deleteQueueEntry(id),
     async listQueue() {
       const listed = await store.listQueue();
-      // SMTP commits and announces a message after the scheduler read the queue but before it listened.
+      // SMTP commits a message through the intake after the scheduler read the queue, before its start ends.
       if (!sneaked) {
         sneaked = true;
-        await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+        await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
       }
       return listed;
     },
@@ -365,11 +413,11 @@ t.test('a message queued while the scheduler starts is not missed', async (t) =>
 });
 
 t.test('limits: per domain and overall, with more than one batch per domain', async (t) => {
-  const { store, bus, agent, events, scheduler } = await rig(t);
+  const { store, intake, agent, events, scheduler } = await rig(t);
   // 60 messages to a.test are in the queue when the scheduler starts: more than one batch of 50.
-  for (let i = 0; i < 60; i++) await queueMessage(store, bus, { recipients: [`user${i}@a.test`] });
-  await queueMessage(store, bus, { recipients: ['dave@b.test'] });
-  await queueMessage(store, bus, { recipients: ['erin@c.test'] });
+  for (let i = 0; i < 60; i++) await queueMessage(store, intake(), { recipients: [`user${i}@a.test`] });
+  await queueMessage(store, intake(), { recipients: ['dave@b.test'] });
+  await queueMessage(store, intake(), { recipients: ['erin@c.test'] });
   const running = await scheduler({ settings: { maxInFlight: 3, maxInFlightPerDomain: 2 } });
   await agent.waitForCalls(3);
   t.same(agent.calls.slice(0, 2).map((c) => c.domain), ['a.test', 'a.test'], 'two batches for a.test: its limit');
@@ -392,7 +440,7 @@ t.test('limits: per domain and overall, with more than one batch per domain', as
 });
 
 t.test('due recipients waiting for a free slot arm no timer for a time already past (the system clock would spin)', async (t) => {
-  const { store, bus, clock, agent, events, scheduler } = await rig(t);
+  const { store, intake, clock, agent, events, scheduler } = await rig(t);
   const armed: { when: number; now: number }[] = [];
   const at = clock.at.bind(clock);
   clock.at = (when, fire) => {
@@ -400,9 +448,9 @@ t.test('due recipients waiting for a free slot arm no timer for a time already p
     return at(when, fire);
   };
   await scheduler({ settings: { maxInFlightPerDomain: 1 } });
-  await queueMessage(store, bus, { recipients: ['carol@a.test'] });
+  await queueMessage(store, intake(), { recipients: ['carol@a.test'] });
   await agent.waitForCalls(1);
-  const waiting = await queueMessage(store, bus, { recipients: ['dave@a.test'] });
+  const waiting = await queueMessage(store, intake(), { recipients: ['dave@a.test'] });
   await events.until(() => events.depths.some((d) => d.messages === 2), 'the second message admitted');
   t.equal(agent.calls.length, 1, 'the second waits for the first: one attempt per domain');
   t.same(armed.filter((a) => a.when <= a.now), [], 'no timer for a time already past');
