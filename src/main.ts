@@ -48,7 +48,7 @@ function deliverySettings(config: Config, relayCa: string | undefined) {
   return {
     hostname: config.hostname,
     dnsServers: config.dns.servers,
-    mxPort: config.delivery.mxPort,
+    ...config.delivery,
     connectTimeoutSeconds: config.queue.connectTimeoutSeconds,
     commandTimeoutSeconds: config.queue.commandTimeoutSeconds,
     ...(relayCa ? { relayCa } : {}),

@@ -1,7 +1,7 @@
 // Built-in defaults. A config file only needs the keys it changes; the loader merges it over one of
 // these. Each call returns a fresh object so a caller may merge into it without touching the next one.
 import os from 'node:os';
-import type { Config, QueueConfig, SmtpConfig } from './schema.js';
+import type { Config, DeliveryConfig, QueueConfig, SmtpConfig } from './schema.js';
 
 function smtpDefaults(): SmtpConfig {
   return {
@@ -40,6 +40,18 @@ function queueDefaults(): QueueConfig {
   };
 }
 
+function deliveryDefaults(): DeliveryConfig {
+  return {
+    mxPort: 25,
+    greetingTimeoutSeconds: 300, // RFC 5321 4.5.3.2.1
+    replyTimeoutSeconds: 300, // RFC 5321 4.5.3.2.2-3 (MAIL, RCPT)
+    minDataRate: 4096, // 10 MB in 40 minutes; a server reading a byte a second gives the slot back
+    finalReplyTimeoutSeconds: 600, // RFC 5321 4.5.3.2.6
+    dnsTimeoutSeconds: 5, // c-ares's most
+    resolveTimeoutSeconds: 60,
+  };
+}
+
 /** What an installed appliance runs with: standard ports on every address. */
 export function applianceDefaults(): Config {
   return {
@@ -58,7 +70,7 @@ export function applianceDefaults(): Config {
       https: 443,
     },
     dns: { servers: [] },
-    delivery: { mxPort: 25 },
+    delivery: deliveryDefaults(),
     panel: { driver: 'auto' },
     log: { level: 'info' },
     smtp: smtpDefaults(),
@@ -87,7 +99,7 @@ export function developmentDefaults(): Config {
       https: 8443,
     },
     dns: { servers: [] },
-    delivery: { mxPort: 25 },
+    delivery: deliveryDefaults(),
     panel: { driver: 'memory' },
     log: { level: 'info' },
     smtp: smtpDefaults(),

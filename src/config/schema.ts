@@ -33,6 +33,18 @@ export interface DnsConfig {
 export interface DeliveryConfig {
   /** Only tests change this, to run a remote MX on an unprivileged port. */
   readonly mxPort: number;
+  /** The whole greeting of a remote server, however it trickles in (RFC 5321 4.5.3.2.1). */
+  readonly greetingTimeoutSeconds: number;
+  /** The whole reply to each command (EHLO, STARTTLS and its handshake, AUTH, MAIL, RCPT, DATA, RSET). */
+  readonly replyTimeoutSeconds: number;
+  /** Bytes per second a message body must average going out, on top of replyTimeoutSeconds for it all. */
+  readonly minDataRate: number;
+  /** The reply after the message's final dot (RFC 5321 4.5.3.2.6). */
+  readonly finalReplyTimeoutSeconds: number;
+  /** Per DNS query try (two are made); c-ares allows at most 5. */
+  readonly dnsTimeoutSeconds: number;
+  /** All the DNS look-ups of one destination together: the MX and every exchange's addresses. */
+  readonly resolveTimeoutSeconds: number;
 }
 
 export interface PanelConfig {

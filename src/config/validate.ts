@@ -121,7 +121,15 @@ const RULES: RulesFor<Config> = {
   listen: listOf(ipAddress, { nonEmpty: true, distinct: true }),
   ports: Object.fromEntries(PORT_NAMES.map((name) => [name, listenerPort])) as Record<PortName, Rule>,
   dns: { servers: listOf(dnsServer) },
-  delivery: { mxPort: remotePort },
+  delivery: {
+    mxPort: remotePort,
+    greetingTimeoutSeconds: timerSeconds,
+    replyTimeoutSeconds: timerSeconds,
+    minDataRate: positive,
+    finalReplyTimeoutSeconds: timerSeconds,
+    dnsTimeoutSeconds: integer(1, 5, ' (c-ares waits 5 s at most per try)'),
+    resolveTimeoutSeconds: timerSeconds,
+  },
   panel: { driver: oneOf(PANEL_DRIVERS) },
   log: { level: oneOf(LOG_LEVELS) },
   smtp: {

@@ -1,6 +1,7 @@
 // Mail address handling shared by SMTP, the directory and delivery.
 // Domains compare case-insensitively (RFC 5321 2.4); local parts are case-sensitive by the RFC, but
 // every mainstream server folds them for its own users, and so do we.
+import { domainToASCII } from 'node:url';
 
 export interface ParsedAddress {
   local: string;
@@ -43,6 +44,18 @@ const LOCAL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+
 
 export function isValidDomain(domain: string): boolean {
   return DOMAIN_RE.test(domain);
+}
+
+/**
+ * Whether `domain` can be asked of DNS at all: in its ASCII form (IDNA, RFC 5890) every label has 1 to 63
+ * octets and the name at most 253 characters (RFC 1035 2.3.4: 255 octets on the wire). A name that fails
+ * this can never resolve, so mail to it is refused or bounced at once rather than retried for days.
+ * Looser than isValidDomain on purpose: DNS itself allows underscores and all-digit labels.
+ */
+export function validDomainName(domain: string): boolean {
+  const ascii = domainToASCII(domain.replace(/\.$/, ''));
+  if (ascii === '' || ascii.length > 253) return false;
+  return ascii.split('.').every((label) => label.length >= 1 && label.length <= 63);
 }
 
 /** A mailbox address an administrator may create: dot-atom local part (RFC 5322 3.4.1) at a valid domain. */

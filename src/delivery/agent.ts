@@ -6,25 +6,20 @@ import type { DeliveryAgent, OutboundMessage } from '../core/interfaces.js';
 import type { DeliveryOutcome, RelaySettings } from '../core/types.js';
 import { PortBlockWatch } from './blocked.js';
 import { deliverDirect, type DirectContext } from './direct.js';
-import { createResolver } from './mx.js';
-import { outcomeOfReason, RecipientLedger, type Consignment } from './outcomes.js';
-import type { SessionTimers } from './session.js';
-import { DEFAULT_DNS_TIMEOUT_SECONDS, deliverViaSmarthost, smarthostLabel, type SmarthostContext } from './smarthost.js';
+import { abortedText, outcomeOfReason, RecipientLedger, type Consignment } from './outcomes.js';
+import { deliverViaSmarthost, smarthostLabel, type SmarthostContext } from './smarthost.js';
+import { dnsSettings, sessionTimers, type OutboundTimings } from './settings.js';
 
-export interface DeliverySettings {
-  /** Our name in EHLO. */
-  hostname: string;
-  /** `dns.servers`: "IP", "IP:port" or "[IPv6]:port"; empty for the system resolver. */
-  dnsServers: readonly string[];
+/**
+ * The timings (settings.ts) are named as in the config's `delivery` section, so that section can be
+ * handed over as it is, with `queue.connectTimeoutSeconds` and `queue.commandTimeoutSeconds`.
+ */
+export interface DeliverySettings extends OutboundTimings {
   mxPort: number;
-  connectTimeoutSeconds: number;
-  commandTimeoutSeconds: number;
   /** Different domains in a row that cannot be connected to before port 25 is taken as blocked. */
   blockedAfterDomains?: number;
   /** While blocked, how often one delivery tries the direct path first. */
   probeIntervalSeconds?: number;
-  /** Per DNS query try (two tries are made). */
-  dnsTimeoutSeconds?: number;
   /** CA certificates (PEM) trusted for the smarthost besides Node's bundled roots (a private smarthost, tests). */
   relayCa?: string | readonly string[];
 }
@@ -54,14 +49,10 @@ class SmtpDeliveryAgent implements DeliveryAgent {
     private readonly deps: DeliveryDeps,
   ) {
     this.log = deps.log.child({ svc: 'delivery' });
-    const resolver = createResolver(settings.dnsServers, (settings.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS) * 1000);
-    const timers: SessionTimers = {
-      hostname: settings.hostname,
-      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
-      commandTimeoutMs: settings.commandTimeoutSeconds * 1000,
-    };
-    this.direct = { resolver, timers, mxPort: settings.mxPort, log: this.log };
-    this.smarthost = { resolver, timers, log: this.log, ...(settings.relayCa ? { ca: settings.relayCa } : {}) };
+    const dns = dnsSettings(settings);
+    const timers = sessionTimers(settings);
+    this.direct = { dns, timers, mxPort: settings.mxPort, log: this.log };
+    this.smarthost = { dns, timers, log: this.log, ...(settings.relayCa ? { ca: settings.relayCa } : {}) };
     this.watch = new PortBlockWatch(
       settings.blockedAfterDomains ?? DEFAULT_BLOCKED_AFTER_DOMAINS,
       (settings.probeIntervalSeconds ?? DEFAULT_PROBE_INTERVAL_SECONDS) * 1000,
@@ -74,30 +65,43 @@ class SmtpDeliveryAgent implements DeliveryAgent {
     return this.watch.isBlocked;
   }
 
-  async deliver(domain: string, messages: OutboundMessage[], onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>): Promise<Map<string, DeliveryOutcome[]>> {
+  async deliver(
+    domain: string,
+    messages: OutboundMessage[],
+    onDelivered?: (queueId: string, outcome: DeliveryOutcome) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<Map<string, DeliveryOutcome[]>> {
     const ledger = new RecipientLedger(messages, onDelivered);
     try {
-      await this.route(domain, ledger);
+      await this.route(domain, ledger, signal);
     } catch (err) {
       // A bug or a store failure, not a remote answer: nobody's mail is bounced for it.
       this.log.error({ err, domain }, 'delivery failed unexpectedly');
       ledger.recordAll(ledger.unsettled(), (a) => outcomeOfReason(a, 'deferred', '4.3.0', 'local error during delivery', 'mx'));
     }
+    if (signal?.aborted) {
+      // Whatever a session said on its way down, these were not delivered because we stopped; those the
+      // far side accepted (onDelivered was called) or refused for good keep their answer.
+      this.log.info({ domain, reason: abortedText(signal) }, 'delivery attempt aborted');
+      markAborted(ledger, abortedText(signal));
+    }
     return ledger.result((a) => outcomeOfReason(a, 'deferred', '4.4.0', 'no delivery was attempted', 'mx'));
   }
 
-  private async route(domain: string, ledger: RecipientLedger): Promise<void> {
+  private async route(domain: string, ledger: RecipientLedger, signal?: AbortSignal): Promise<void> {
     const relay = await this.usableRelay();
     const local = await this.deps.isLocalDomain(domain);
     // Mail for our own domains must not leave through someone else's server.
     const smarthost = relay && !local ? relay : undefined;
 
     if (smarthost && (smarthost.mode === 'always' || this.watch.skipDirect())) {
-      await deliverViaSmarthost(smarthost, ledger.unsettled(), ledger, this.smarthost);
+      await deliverViaSmarthost(smarthost, ledger.unsettled(), ledger, this.smarthost, signal);
       return;
     }
 
-    const report = await deliverDirect(domain, ledger, this.direct);
+    const report = await deliverDirect(domain, ledger, this.direct, signal);
+    // An aborted attempt says nothing about port 25, and nothing more is tried.
+    if (signal?.aborted) return;
     if (report.reachedServer) this.watch.serverReached();
     else if (report.connectFailures > 0) this.watch.connectFailed(domain);
 
@@ -109,8 +113,8 @@ class SmtpDeliveryAgent implements DeliveryAgent {
     }
     if (relay.mode !== 'fallback') return;
     this.log.info({ domain, smarthost: smarthostLabel(relay) }, 'direct delivery failed temporarily; using the smarthost');
-    const direct = snapshot(ledger, deferred);
-    await deliverViaSmarthost(relay, deferred, ledger, this.smarthost);
+    const direct = repliesOf(ledger, deferred);
+    await deliverViaSmarthost(relay, deferred, ledger, this.smarthost, signal);
     // Still deferred: the DSN's reader wants both stories, the smarthost's and the MX's.
     for (const { message, recipients } of deferred) {
       for (const { address } of recipients) {
@@ -137,7 +141,17 @@ class SmtpDeliveryAgent implements DeliveryAgent {
   }
 }
 
-function snapshot(ledger: RecipientLedger, consignments: Consignment[]): Map<string, string> {
+/** RFC 3463 X.3.0: the attempt stopped on our side; the next one starts afresh. */
+function markAborted(ledger: RecipientLedger, reason: string): void {
+  for (const { message, recipients } of ledger.unsettled()) {
+    for (const { address } of recipients) {
+      const before = ledger.outcomeOf(message, address);
+      ledger.record(message, outcomeOfReason(address, 'deferred', '4.3.0', reason, before?.via ?? 'mx', before?.remoteMta));
+    }
+  }
+}
+
+function repliesOf(ledger: RecipientLedger, consignments: Consignment[]): Map<string, string> {
   const replies = new Map<string, string>();
   for (const { message, recipients } of consignments) {
     for (const { address } of recipients) {

@@ -1,10 +1,9 @@
 // Direct delivery to a domain's mail exchangers (RFC 5321 5.1): MX hosts in preference order, each
 // host's addresses in turn, until every recipient has a final answer or the list runs out. A recipient
 // that got a 4xx or lost its connection at one host is tried again at the next.
-import type { Resolver } from 'node:dns/promises';
 import type { Logger } from 'pino';
 import type { DeliveryOutcome } from '../core/types.js';
-import { addressesOf, findMailHosts, type MailHost } from './mx.js';
+import { addressesOfExchanges, DestinationLookup, findMailHosts, type DnsSettings, type ExchangeAddresses, type MailHost, type MailRoute } from './mx.js';
 import { outcomeOfReason, outcomeOfReply, type RecipientLedger } from './outcomes.js';
 import { SessionFailure, SmtpSession, peerLabel, type SessionPeer, type SessionTimers } from './session.js';
 import { transferOver } from './transfer.js';
@@ -13,7 +12,7 @@ import { transferOver } from './transfer.js';
 const MAX_ADDRESSES_PER_DELIVERY = 10;
 
 export interface DirectContext {
-  resolver: Resolver;
+  dns: DnsSettings;
   timers: SessionTimers;
   mxPort: number;
   log: Logger;
@@ -36,48 +35,59 @@ function deferredByReply(address: string, reply: string, reason: string, remoteM
 
 function failureOutcome(failure: SessionFailure, remoteMta: string): (address: string) => DeliveryOutcome {
   if (failure.reply) return (address) => deferredByReply(address, failure.reply as string, failure.message, remoteMta);
-  // RFC 3463: X.4.1 no answer from host, X.4.2 bad connection, X.7.5 cryptographic failure.
-  const code = failure.stage === 'tls' ? '4.7.5' : failure.stage === 'lost' ? '4.4.2' : '4.4.1';
+  // RFC 3463: X.4.1 no answer from host, X.4.2 bad connection (a deadline too), X.7.5 cryptographic
+  // failure, X.3.0 our own (an aborted attempt).
+  const code = failure.stage === 'tls' ? '4.7.5' : failure.stage === 'lost' ? '4.4.2' : failure.stage === 'aborted' ? '4.3.0' : '4.4.1';
   return (address) => outcomeOfReason(address, 'deferred', code, failure.message, 'mx', remoteMta);
 }
 
-export async function deliverDirect(domain: string, ledger: RecipientLedger, ctx: DirectContext): Promise<DirectReport> {
+export async function deliverDirect(domain: string, ledger: RecipientLedger, ctx: DirectContext, signal?: AbortSignal): Promise<DirectReport> {
   const report: DirectReport = { reachedServer: false, connectFailures: 0 };
-  const route = await findMailHosts(ctx.resolver, domain);
+  const everyone = ledger.unsettled();
+  const lookup = new DestinationLookup(ctx.dns, domain, signal);
+  let route: MailRoute;
+  let exchanges: ExchangeAddresses;
+  try {
+    route = await findMailHosts(lookup, domain);
+    if (route.kind !== 'hosts') return settleWithoutHosts(domain, route, ledger);
+    const hosts = aheadOfMyself(route.hosts, ctx.timers.hostname);
+    if (hosts.length === 0) {
+      // RFC 5321 5.1: this box is the best MX for the domain, yet the domain is not one of its own.
+      ledger.recordAll(everyone, (a) => outcomeOfReason(a, 'bounced', '5.4.6', `554 5.4.6 mail for ${domain} loops back to myself (${ctx.timers.hostname} is its best MX)`, 'mx'));
+      return report;
+    }
+    exchanges = await addressesOfExchanges(lookup, hosts, MAX_ADDRESSES_PER_DELIVERY);
+  } finally {
+    lookup.close();
+  }
+  let attempts = 0;
+  for (const host of exchanges.hosts) {
+    for (const address of host.addresses) {
+      if (ledger.unsettled().length === 0 || attempts >= MAX_ADDRESSES_PER_DELIVERY || signal?.aborted) return report;
+      attempts++;
+      await attemptAddress(host, address, ledger, ctx, report, signal);
+    }
+  }
+  if (attempts === 0) noAddressAnywhere(domain, route.implicit, exchanges.trouble, ledger);
+  return report;
+}
+
+/** A destination that has no exchanges to try: no such domain, a null MX, or DNS could not say. */
+function settleWithoutHosts(domain: string, route: Exclude<MailRoute, { kind: 'hosts' }>, ledger: RecipientLedger): DirectReport {
   const everyone = ledger.unsettled();
   switch (route.kind) {
     case 'null-mx':
       // RFC 7505 3: no connection is attempted, and the reply is 556 5.1.10 (RFC 7505 4.1, RFC 3463).
       ledger.recordAll(everyone, (a) => outcomeOfReason(a, 'bounced', '5.1.10', `556 5.1.10 Domain ${domain} does not accept mail (null MX)`, 'mx'));
-      return report;
+      break;
     case 'no-such-domain':
       ledger.recordAll(everyone, (a) => outcomeOfReason(a, 'bounced', '5.1.2', route.reason, 'mx'));
-      return report;
+      break;
     case 'dns-failure':
       ledger.recordAll(everyone, (a) => outcomeOfReason(a, 'deferred', '4.4.3', route.reason, 'mx'));
-      return report;
+      break;
   }
-
-  const hosts = aheadOfMyself(route.hosts, ctx.timers.hostname);
-  if (hosts.length === 0) {
-    // RFC 5321 5.1: this box is the best MX for the domain, yet the domain is not one of its own.
-    ledger.recordAll(everyone, (a) => outcomeOfReason(a, 'bounced', '5.4.6', `554 5.4.6 mail for ${domain} loops back to myself (${ctx.timers.hostname} is its best MX)`, 'mx'));
-    return report;
-  }
-  let attempts = 0;
-  let lookupTrouble: string | undefined;
-  for (const host of hosts) {
-    if (ledger.unsettled().length === 0 || attempts >= MAX_ADDRESSES_PER_DELIVERY) break;
-    const { addresses, temporaryFailure } = await addressesOf(ctx.resolver, host.name);
-    if (temporaryFailure) lookupTrouble = temporaryFailure;
-    for (const address of addresses) {
-      if (ledger.unsettled().length === 0 || attempts >= MAX_ADDRESSES_PER_DELIVERY) break;
-      attempts++;
-      await attemptAddress(host, address, ledger, ctx, report);
-    }
-  }
-  if (attempts === 0) noAddressAnywhere(domain, route.implicit, lookupTrouble, ledger);
-  return report;
+  return { reachedServer: false, connectFailures: 0 };
 }
 
 /**
@@ -102,15 +112,15 @@ function noAddressAnywhere(domain: string, implicit: boolean, lookupTrouble: str
   }
 }
 
-async function attemptAddress(host: MailHost, address: string, ledger: RecipientLedger, ctx: DirectContext, report: DirectReport): Promise<void> {
+async function attemptAddress(host: MailHost, address: string, ledger: RecipientLedger, ctx: DirectContext, report: DirectReport, signal?: AbortSignal): Promise<void> {
   const peer: SessionPeer = { address, port: ctx.mxPort, name: host.name, tls: 'opportunistic' };
   let session: SmtpSession;
   try {
-    session = await openWithTlsFallback(peer, ctx);
+    session = await openWithTlsFallback(peer, ctx, signal);
   } catch (err) {
     if (!(err instanceof SessionFailure)) throw err;
     if (err.stage === 'connect') report.connectFailures++;
-    else report.reachedServer = true;
+    else if (err.stage !== 'aborted') report.reachedServer = true;
     ctx.log.info({ mta: peerLabel(peer), stage: err.stage, reason: err.message }, 'MX attempt failed');
     ledger.recordFirst(ledger.unsettled(), failureOutcome(err, host.name));
     return;
@@ -125,12 +135,12 @@ async function attemptAddress(host: MailHost, address: string, ledger: Recipient
 }
 
 /** Opportunistic TLS (RFC 7435): when the handshake itself fails, the same host is tried again in clear. */
-async function openWithTlsFallback(peer: SessionPeer, ctx: DirectContext): Promise<SmtpSession> {
+async function openWithTlsFallback(peer: SessionPeer, ctx: DirectContext, signal?: AbortSignal): Promise<SmtpSession> {
   try {
-    return await SmtpSession.open(peer, ctx.timers);
+    return await SmtpSession.open(peer, ctx.timers, signal);
   } catch (err) {
     if (!(err instanceof SessionFailure) || err.stage !== 'tls') throw err;
     ctx.log.info({ mta: peerLabel(peer), reason: err.message }, 'STARTTLS failed; trying again without TLS');
-    return SmtpSession.open({ ...peer, tls: 'none' }, ctx.timers);
+    return SmtpSession.open({ ...peer, tls: 'none' }, ctx.timers, signal);
   }
 }

@@ -33,13 +33,33 @@ export function capRemoteText(text: string): string {
 
 /**
  * A reply as kept: a multi-line reply (RFC 5321 4.2.1) on one line with the code and the enhanced code
- * once, in front (`550-5.1.1 a` / `550 5.1.1 b` becomes `550 5.1.1 a b`), then capped.
+ * once, in front (`550-5.1.1 a` / `550 5.1.1 b` becomes `550 5.1.1 a b`), then capped. The continuation
+ * prefixes (`550-`, and the enhanced code repeated on each line as RFC 2034 4 asks) are dropped; when
+ * only a later line has an enhanced code, it moves to the front.
  */
-export function oneLine(reply: string): string {
-  const lines = reply.slice(0, MAX_REMOTE_SCAN).split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
-  const [first = '', ...rest] = lines;
-  const continuation = /^\d{3}[ -](?:[245]\.\d{1,3}\.\d{1,3}(?=\s|$))?\s*/;
-  return capRemoteText([first.replace(/^(\d{3})-/, '$1 '), ...rest.map((line) => line.replace(continuation, ''))].join(' '));
+export function joinReply(reply: string): string {
+  const lines = reply.slice(0, MAX_REMOTE_SCAN).split(/\r?\n|\r/).map((line) => line.trim()).filter(Boolean);
+  const prefix = /^(\d{3})(?:[ -]|$)\s*(?:([245]\.\d{1,3}\.\d{1,3})(?=\s|$))?\s*/;
+  const first = prefix.exec(lines[0] ?? '');
+  if (!first) return capRemoteText(lines.join(' '));
+  const basic = first[1] as string;
+  let enhanced = first[2];
+  const texts = lines.map((line) => {
+    const match = prefix.exec(line);
+    // RFC 5321 4.2.1: every line carries the same code; a line without one is kept as it is.
+    if (!match || match[1] !== basic) return line;
+    if (match[2] && match[2][0] === basic[0]) enhanced ??= match[2];
+    return line.slice(match[0].length);
+  });
+  return capRemoteText([basic, enhanced, ...texts].filter(Boolean).join(' '));
+}
+
+/** The text of an attempt that was called off (`queue delete`, a shutdown), with the caller's reason. */
+export function abortedText(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (typeof reason === 'string' && reason) return `delivery attempt aborted: ${reason}`;
+  if (reason instanceof Error && reason.name !== 'AbortError' && reason.message) return `delivery attempt aborted: ${reason.message}`;
+  return 'delivery attempt aborted';
 }
 
 function statusOfClass(digit: string | undefined): DeliveryOutcome['status'] {
@@ -52,7 +72,7 @@ function statusOfClass(digit: string | undefined): DeliveryOutcome['status'] {
 
 /** The outcome an SMTP reply means for one recipient (RFC 5321 4.2.1: 2yz done, 4yz later, 5yz never). */
 export function outcomeOfReply(address: string, reply: string, remoteMta: string, via: DeliveryPath): DeliveryOutcome {
-  const text = oneLine(reply);
+  const text = joinReply(reply);
   const basic = /^([2-5])\d\d(?:[ -]|$)/.exec(text)?.[1];
   const status = statusOfClass(basic);
   const cls = status === 'delivered' ? '2' : status === 'bounced' ? '5' : '4';

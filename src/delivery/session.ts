@@ -1,55 +1,19 @@
 // One SMTP session with a remote server, through nodemailer's SMTP client. This file turns the client's
 // callbacks and error codes into what delivery needs to know: did we reach a server at all (for the
 // "port 25 blocked" guess), what did it answer for each recipient, and is the session still usable.
-import net from 'node:net';
+// The TCP connection is made first, under its own deadline (connection.ts), and handed to nodemailer;
+// from then on every stage runs under a deadline of the ConversationClock (deadlines.ts), and the
+// attempt's abort signal ends the session at once. Either way the socket is destroyed, not closed
+// politely: a server that trickles or floods gets no more of our time.
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SMTPConnectionEnvelope, SMTPEnvelope, SMTPError } from 'nodemailer/lib/smtp-connection';
-import { capRemoteText, oneLine } from './outcomes.js';
+import { aborted, clientOptions, connectTo, describeError, openingFailure, peerLabel, SessionFailure, type SessionPeer, type SessionTimers } from './connection.js';
+import { ConversationClock, type Expiry } from './deadlines.js';
+import { seconds } from './settings.js';
 
-export interface SessionPeer {
-  /** The address to connect to. */
-  address: string;
-  port: number;
-  /** The server's host name: SNI, certificate name of the smarthost, Remote-MTA in DSNs. */
-  name: string;
-  /**
-   * `opportunistic`: STARTTLS when offered, any certificate (RFC 7435), clear text when the server offers
-   * none or refuses STARTTLS; `none`: no STARTTLS (the retry after a failed handshake); `starttls`: STARTTLS
-   * required, certificate verified; `implicit`: TLS from the first byte (RFC 8314 3.3), verified.
-   */
-  tls: 'opportunistic' | 'none' | 'starttls' | 'implicit';
-  /** Extra trusted CA certificates (PEM) for a verified connection. */
-  ca?: string | readonly string[];
-}
-
-export interface SessionTimers {
-  /** EHLO name (RFC 5321 4.1.1.1). */
-  hostname: string;
-  connectTimeoutMs: number;
-  commandTimeoutMs: number;
-}
-
-/**
- * Why a session could not be opened or carried on. `connect` means no SMTP server was reached at all
- * (refused, unreachable, timed out, silent): only these count towards "port 25 seems blocked".
- */
-export class SessionFailure extends Error {
-  constructor(
-    readonly stage: 'connect' | 'tls' | 'smtp' | 'auth' | 'lost' | 'local',
-    message: string,
-    /** The server's reply, when the failure was an answer. */
-    reply?: string,
-  ) {
-    // Both may quote the far side: kept as short as a recipient's reply (outcomes.ts).
-    super(capRemoteText(message));
-    this.name = 'SessionFailure';
-    if (reply !== undefined) this.reply = oneLine(reply);
-  }
-
-  readonly reply?: string;
-}
+export { peerLabel, SessionFailure, type SessionPeer, type SessionTimers } from './connection.js';
 
 export interface TransactionEnvelope {
   /** '' is the null reverse-path (RFC 5321 4.5.5). */
@@ -66,94 +30,47 @@ export interface TransactionAnswer {
   usable: boolean;
 }
 
-const DESCRIPTIONS: Record<string, string> = {
-  ECONNREFUSED: 'Connection refused',
-  EHOSTUNREACH: 'No route to host',
-  ENETUNREACH: 'Network is unreachable',
-  ECONNRESET: 'Connection reset by peer',
-  EADDRNOTAVAIL: 'Cannot assign requested address',
-  CONNECT_TIMEOUT: 'Connection timed out',
-  GREETING_TIMEOUT: 'Timed out waiting for the greeting',
-  UPGRADE_TIMEOUT: 'TLS handshake timed out',
-  SOCKET_TIMEOUT: 'Timed out waiting for a reply',
-};
-
-function describe(err: SMTPError): string {
-  const key = err.timeoutType ?? err.originalCode ?? '';
-  // OpenSSL's messages carry a hex prefix and a source path; Node keeps the readable part in `reason`.
-  const reason = (err as SMTPError & { reason?: string }).reason;
-  return DESCRIPTIONS[key] ?? reason ?? err.message.replace(/^Error: /, '').trim();
-}
-
-export function peerLabel(peer: SessionPeer): string {
-  const address = net.isIPv6(peer.address) ? `[${peer.address}]` : peer.address;
-  return `${peer.name}[${address}]:${peer.port}`;
-}
-
-function openingFailure(err: SMTPError, connection: SMTPConnection, peer: SessionPeer): SessionFailure {
-  const label = peerLabel(peer);
-  // A failed handshake shows up as ETLS or as a socket error while the upgrade is under way.
-  if (err.code === 'ETLS' || connection.upgrading) return new SessionFailure('tls', `TLS with ${label} failed: ${describe(err)}`, err.response);
-  if (err.responseCode) return new SessionFailure('smtp', `${label} refused the session`, err.response);
-  // The server had spoken before the connection broke, or took the connection and never greeted: it
-  // exists, so this is no connect failure and no sign that outbound port 25 is blocked.
-  // (A connection not made in time is CONNECT_TIMEOUT; the other timeouts run on a connected socket.)
-  if (!connection.lastServerResponse && (err.timeoutType === 'GREETING_TIMEOUT' || err.timeoutType === 'SOCKET_TIMEOUT')) {
-    return new SessionFailure('lost', `${label} accepted the connection but never greeted`);
-  }
-  if (connection.lastServerResponse) return new SessionFailure('lost', `lost connection with ${label} while setting up the session: ${describe(err)}`);
-  return new SessionFailure('connect', `connect to ${label}: ${describe(err)}`);
-}
-
 export class SmtpSession {
   private lastError: SMTPError | undefined;
+  /** Set when a deadline passed or the attempt was aborted: the session is over, for this reason. */
+  private ended: SessionFailure | undefined;
+  /** Fails the call in flight: nodemailer forgets a callback when the connection is cut. */
+  private interrupt: ((failure?: SessionFailure) => void) | undefined;
+  private readonly clock: ConversationClock;
+  private readonly connection: SMTPConnection;
+  private readonly onAbort = () => this.end(aborted(this.signal));
 
   private constructor(
-    private readonly connection: SMTPConnection,
     readonly peer: SessionPeer,
+    private readonly socket: net.Socket,
+    timers: SessionTimers,
+    private readonly signal: AbortSignal | undefined,
   ) {
+    this.clock = new ConversationClock(timers, (expiry) => this.end(this.timedOut(expiry)), peer.tls === 'implicit');
+    this.connection = new SMTPConnection(clientOptions(peer, timers, socket, this.clock));
     // nodemailer emits 'error' for every failure; unheard, it would throw. Each call below learns of the
     // failure through its own callback, this keeps the last one for the messages.
-    connection.on('error', (err: SMTPError) => (this.lastError = err));
+    this.connection.on('error', (err: SMTPError) => (this.lastError = err));
+    this.connection.on('end', () => this.connectionEnded());
+    signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  static async open(peer: SessionPeer, timers: SessionTimers): Promise<SmtpSession> {
-    const verified = peer.tls === 'starttls' || peer.tls === 'implicit';
-    const servername = net.isIP(peer.name) === 0 ? peer.name : undefined;
-    const connection = new SMTPConnection({
-      host: peer.address,
-      port: peer.port,
-      // Always explicit: nodemailer would otherwise switch to implicit TLS on its own for port 465.
-      secure: peer.tls === 'implicit',
-      requireTLS: peer.tls === 'starttls',
-      ignoreTLS: peer.tls === 'none',
-      opportunisticTLS: peer.tls === 'opportunistic',
-      name: timers.hostname,
-      ...(servername ? { servername } : {}),
-      // RFC 7435: for MX delivery an unverifiable certificate still beats clear text.
-      // Node replaces its bundled roots with `ca` when one is given; the extra CAs come on top of them.
-      tls: { rejectUnauthorized: verified, ...(peer.ca ? { ca: [...rootCertificates, ...[peer.ca].flat()] } : {}) },
-      connectionTimeout: timers.connectTimeoutMs,
-      greetingTimeout: timers.commandTimeoutMs,
-      socketTimeout: timers.commandTimeoutMs,
-      logger: false,
-    });
-    const session = new SmtpSession(connection, peer);
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (err?: SMTPError) => {
-        if (settled) return;
-        settled = true;
-        connection.removeListener('error', settle);
-        connection.removeListener('end', closedEarly);
-        if (err) reject(openingFailure(err, connection, peer));
+  static async open(peer: SessionPeer, timers: SessionTimers, signal?: AbortSignal): Promise<SmtpSession> {
+    const socket = await connectTo(peer, timers.connectTimeoutMs, signal);
+    const session = new SmtpSession(peer, socket, timers, signal);
+    const { connection } = session;
+    const closedEarly = () => openingFailure(session.lastError ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }), connection, peer);
+    const greeted = session.call<void>((resolve, reject) => {
+      const failed = (err: SMTPError) => reject(openingFailure(err, connection, peer));
+      connection.once('error', failed);
+      connection.connect((err) => {
+        connection.removeListener('error', failed);
+        if (err) failed(err);
         else resolve();
-      };
-      const closedEarly = () => settle(session.lastError ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' }));
-      connection.once('error', settle);
-      connection.once('end', closedEarly);
-      connection.connect((err) => settle(err));
-    });
+      });
+    }, closedEarly);
+    if (signal?.aborted) session.end(aborted(signal));
+    await greeted;
     return session;
   }
 
@@ -163,19 +80,22 @@ export class SmtpSession {
   }
 
   get usable(): boolean {
-    return !this.connection.destroyed;
+    return !this.ended && !this.connection.destroyed;
   }
 
   async login(user: string, password: string): Promise<void> {
-    if (!this.secure) throw new SessionFailure('auth', `${peerLabel(this.peer)} offered no TLS; the credentials were not sent`);
-    await new Promise<void>((resolve, reject) => {
-      this.connection.login({ user, pass: password }, (err) => {
-        if (!err) return resolve();
-        const label = peerLabel(this.peer);
-        if (err.responseCode) reject(new SessionFailure('auth', `authentication at ${label} failed`, err.response));
-        else reject(new SessionFailure('lost', `authentication at ${label} failed: ${describe(err)}`));
-      });
-    });
+    const label = peerLabel(this.peer);
+    if (!this.secure) throw new SessionFailure('auth', `${label} offered no TLS; the credentials were not sent`);
+    await this.call<void>(
+      (resolve, reject) => {
+        this.connection.login({ user, pass: password }, (err) => {
+          if (!err) return resolve();
+          if (err.responseCode) reject(new SessionFailure('auth', `authentication at ${label} failed`, err.response));
+          else reject(new SessionFailure('lost', `authentication at ${label} failed: ${describeError(err)}`));
+        });
+      },
+      () => this.lost('during authentication'),
+    );
   }
 
   /**
@@ -191,21 +111,25 @@ export class SmtpSession {
       use8BitMime: true,
       ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
     };
-    const answer = await new Promise<TransactionAnswer>((resolve, reject) => {
-      this.connection.send(smtpEnvelope, body, (err, info) => {
-        if (!err) {
-          const replies = new Map<string, string>();
-          for (const address of info.accepted) replies.set(address, info.response);
-          for (const rejected of info.rejectedErrors ?? []) replies.set(rejectedAddress(rejected), rejected.response ?? '');
-          return resolve({ replies, usable: this.usable });
-        }
-        try {
-          resolve({ replies: this.repliesForFailure(err, envelope), usable: this.usable });
-        } catch (failure) {
-          reject(failure);
-        }
-      });
-    });
+    this.clock.messageSize = envelope.size;
+    const answer = await this.call<TransactionAnswer>(
+      (resolve, reject) => {
+        this.connection.send(smtpEnvelope, body, (err, info) => {
+          if (!err) {
+            const replies = new Map<string, string>();
+            for (const address of info.accepted) replies.set(address, info.response);
+            for (const rejected of info.rejectedErrors ?? []) replies.set(rejectedAddress(rejected), rejected.response ?? '');
+            return resolve({ replies, usable: this.usable });
+          }
+          try {
+            resolve({ replies: this.repliesForFailure(err, envelope), usable: this.usable });
+          } catch (failure) {
+            reject(failure);
+          }
+        });
+      },
+      () => this.lost('while sending the message'),
+    );
     // A failed transaction may leave the server inside it (a MAIL accepted, every RCPT refused):
     // RSET so that the next one starts clean (RFC 5321 4.1.1.5).
     const everyoneAccepted = [...answer.replies.values()].every((reply) => reply.startsWith('2'));
@@ -216,6 +140,7 @@ export class SmtpSession {
   private repliesForFailure(err: SMTPError, envelope: TransactionEnvelope): Map<string, string> {
     const replies = new Map<string, string>();
     const label = peerLabel(this.peer);
+    if (this.ended) throw this.ended;
     if (err.code === 'ESTREAM') throw new SessionFailure('local', `the queued message could not be read: ${err.message}`);
     if (!err.responseCode) {
       // nodemailer refused before asking: the size the server announced (RFC 1870) is too small.
@@ -223,7 +148,7 @@ export class SmtpSession {
         for (const r of envelope.recipients) replies.set(r, `552 5.3.4 Message is larger than ${label} accepts (${err.message})`);
         return replies;
       }
-      throw new SessionFailure('lost', `lost connection with ${label} while sending the message: ${describe(err)}`);
+      throw new SessionFailure('lost', `lost connection with ${label} while sending the message: ${describeError(err)}`);
     }
     const reply = err.response ?? '';
     if (err.command === 'MAIL FROM' || err.command === 'CONN') {
@@ -248,15 +173,81 @@ export class SmtpSession {
     return (bookkeeping && bookkeeping.rejectedErrors) || [];
   }
 
-  private reset(): Promise<boolean> {
-    if (!this.usable) return Promise.resolve(false);
-    return new Promise((resolve) => this.connection.reset((err) => resolve(!err)));
+  private async reset(): Promise<boolean> {
+    if (!this.usable) return false;
+    try {
+      return await this.call<boolean>((resolve) => this.connection.reset((err) => resolve(!err)), () => this.lost('after RSET'));
+    } catch {
+      return false;
+    }
   }
 
-  /** QUIT (RFC 5321 4.1.1.10) when the session is still up. */
+  /** QUIT (RFC 5321 4.1.1.10) when the session is still up; the clock bounds the wait for its reply. */
   close(): void {
-    if (this.usable) this.connection.quit();
-    else this.connection.close();
+    if (this.usable) {
+      this.connection.quit();
+      // Nothing of ours depends on the answer to QUIT: the process need not wait for it.
+      this.socket.unref();
+    } else this.connection.close();
+  }
+
+  /**
+   * Runs one nodemailer call. It settles through its callback, or fails at once with the reason the
+   * session ended (a deadline, an abort), or with `whenLost` when the connection went away and nodemailer
+   * never called back.
+   */
+  private call<T>(start: (resolve: (value: T) => void, reject: (failure: unknown) => void) => void, whenLost: () => SessionFailure): Promise<T> {
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise<T>((resolve, reject) => {
+      this.interrupt = (failure) => {
+        this.interrupt = undefined;
+        reject(failure ?? whenLost());
+      };
+      start(
+        (value) => {
+          this.interrupt = undefined;
+          resolve(value);
+        },
+        (failure) => {
+          this.interrupt = undefined;
+          reject(failure);
+        },
+      );
+    });
+  }
+
+  /** Ends the session now: the socket is destroyed and the call in flight fails with `failure`. */
+  private end(failure: SessionFailure): void {
+    if (this.ended) return;
+    this.ended = failure;
+    this.clock.stop();
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.connection.close();
+    this.socket.destroy();
+    this.interrupt?.(failure);
+  }
+
+  private connectionEnded(): void {
+    this.clock.stop();
+    this.signal?.removeEventListener('abort', this.onAbort);
+    // A send in flight hears of the end from nodemailer right after this event; a login, a reset or the
+    // greeting may never. Whatever still waits on the next turn learns that the connection is gone.
+    setImmediate(() => this.interrupt?.(this.ended));
+  }
+
+  private timedOut({ doing, allowedMs, handshake }: Expiry): SessionFailure {
+    const label = peerLabel(this.peer);
+    // Not a byte in all that time: a server that takes connections and says nothing.
+    if (doing === 'waiting for the greeting' && this.socket.bytesRead === 0) {
+      return new SessionFailure('lost', `${label} accepted the connection but never greeted (${seconds(allowedMs)})`);
+    }
+    // RFC 3463 X.4.2 (bad connection) is given by the caller; the text says which wait ran out.
+    return new SessionFailure(handshake ? 'tls' : 'lost', `${label} timed out after ${seconds(allowedMs)} ${doing}`);
+  }
+
+  private lost(when: string): SessionFailure {
+    const reason = this.lastError ? `: ${describeError(this.lastError)}` : '';
+    return new SessionFailure('lost', `lost connection with ${peerLabel(this.peer)} ${when}${reason}`);
   }
 }
 

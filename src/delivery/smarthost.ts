@@ -2,19 +2,20 @@
 // credentials, so TLS is mandatory (STARTTLS required, or implicit TLS, RFC 8314) and its certificate is
 // verified; AUTH is sent only over TLS. The password is never logged.
 import { randomBytes } from 'node:crypto';
-import type { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { OutboundMessage } from '../core/interfaces.js';
 import type { DeliveryOutcome, RelaySettings } from '../core/types.js';
-import { addressesOf, createResolver } from './mx.js';
+import { rfc5322Date } from '../core/rfc5322.js';
+import { addressesOf, DestinationLookup, type DnsSettings } from './mx.js';
 import { outcomeOfReason, outcomeOfReply, RecipientLedger, type Consignment } from './outcomes.js';
 import { SessionFailure, SmtpSession, peerLabel, type SessionPeer, type SessionTimers } from './session.js';
+import { dnsSettings, sessionTimers, type OutboundTimings } from './settings.js';
 import { transferOver } from './transfer.js';
 
 export interface SmarthostContext {
-  resolver: Resolver;
+  dns: DnsSettings;
   timers: SessionTimers;
   /** Extra CA certificates (PEM) trusted for the smarthost besides Node's bundled roots. */
   ca?: string | readonly string[];
@@ -40,14 +41,15 @@ function deferral(failure: SessionFailure, relay: RelaySettings): (address: stri
       return outcomeOfReason(address, 'deferred', code, `${reason}: ${answered.reply}`, 'smarthost', relay.host);
     };
   }
-  const code = failure.stage === 'tls' ? tlsCode : failure.stage === 'auth' ? '4.7.0' : failure.stage === 'lost' ? '4.4.2' : '4.4.1';
+  const code = failure.stage === 'tls' ? tlsCode : failure.stage === 'auth' ? '4.7.0' : failure.stage === 'lost' ? '4.4.2' : failure.stage === 'aborted' ? '4.3.0' : '4.4.1';
   const text = failure.reply && !failure.message.includes(failure.reply) ? `${reason}: ${failure.reply}` : reason;
   return (address) => outcomeOfReason(address, 'deferred', code, text, 'smarthost', relay.host);
 }
 
-async function relayAddresses(relay: RelaySettings, resolver: Resolver): Promise<{ addresses: string[]; reason?: string }> {
+async function relayAddresses(relay: RelaySettings, dns: DnsSettings, signal?: AbortSignal): Promise<{ addresses: string[]; reason?: string }> {
   if (net.isIP(relay.host) !== 0) return { addresses: [relay.host] };
-  const { addresses, temporaryFailure } = await addressesOf(resolver, relay.host);
+  const lookup = new DestinationLookup(dns, relay.host, signal);
+  const { addresses, temporaryFailure } = await addressesOf(lookup, relay.host).finally(() => lookup.close());
   if (addresses.length > 0) return { addresses };
   return { addresses, reason: temporaryFailure ?? `smarthost ${relay.host} has no address records` };
 }
@@ -58,9 +60,10 @@ export async function deliverViaSmarthost(
   consignments: readonly Consignment[],
   ledger: RecipientLedger,
   ctx: SmarthostContext,
+  signal?: AbortSignal,
 ): Promise<void> {
   const log = ctx.log.child({ smarthost: smarthostLabel(relay) });
-  const { addresses, reason } = await relayAddresses(relay, ctx.resolver);
+  const { addresses, reason } = await relayAddresses(relay, ctx.dns, signal);
   if (addresses.length === 0) {
     ledger.recordAll(consignments, (a) => outcomeOfReason(a, 'deferred', '4.4.3', reason ?? 'no address', 'smarthost', relay.host));
     return;
@@ -69,7 +72,7 @@ export async function deliverViaSmarthost(
     const peer: SessionPeer = { address, port: relay.port, name: relay.host, tls: relay.tls, ...(ctx.ca ? { ca: ctx.ca } : {}) };
     let session: SmtpSession | undefined;
     try {
-      session = await SmtpSession.open(peer, ctx.timers);
+      session = await SmtpSession.open(peer, ctx.timers, signal);
       if (relay.user) await session.login(relay.user, relay.password ?? '');
     } catch (err) {
       session?.close();
@@ -77,7 +80,7 @@ export async function deliverViaSmarthost(
       log.warn({ mta: peerLabel(peer), stage: err.stage, reason: err.message }, 'smarthost attempt failed');
       ledger.recordAll(consignments, deferral(err, relay));
       // Another address of the same smarthost helps only when this one could not be reached at all.
-      if (err.stage === 'connect' && index < addresses.length - 1) continue;
+      if (err.stage === 'connect' && index < addresses.length - 1 && !signal?.aborted) continue;
       return;
     }
     try {
@@ -90,22 +93,10 @@ export async function deliverViaSmarthost(
   }
 }
 
-// RFC 5322 3.3 wants a numeric zone; toUTCString() ends in the obsolete "GMT".
-function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
-export interface RelayTestSettings {
-  hostname: string;
-  dnsServers: readonly string[];
-  connectTimeoutSeconds: number;
-  commandTimeoutSeconds: number;
-  /** Per query try; two tries are made. */
-  dnsTimeoutSeconds?: number;
+/** The smarthost test needs the session's and DNS's timings, nothing of the MX path. */
+export interface RelayTestSettings extends OutboundTimings {
   relayCa?: string | readonly string[];
 }
-
-export const DEFAULT_DNS_TIMEOUT_SECONDS = 5;
 
 /** The short message `letterbox relay test ADDRESS` sends. */
 export function relayTestMessage(hostname: string, relay: RelaySettings, to: string, from: string): OutboundMessage {
@@ -137,8 +128,8 @@ export async function testRelay(
   const message = relayTestMessage(settings.hostname, relay, to, from);
   const ledger = new RecipientLedger([message]);
   const ctx: SmarthostContext = {
-    resolver: createResolver(settings.dnsServers, (settings.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS) * 1000),
-    timers: { hostname: settings.hostname, connectTimeoutMs: settings.connectTimeoutSeconds * 1000, commandTimeoutMs: settings.commandTimeoutSeconds * 1000 },
+    dns: dnsSettings(settings),
+    timers: sessionTimers(settings),
     ...(settings.relayCa ? { ca: settings.relayCa } : {}),
     log,
   };

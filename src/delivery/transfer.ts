@@ -46,9 +46,12 @@ function transactionsOf({ message, recipients }: Consignment): Transaction[] {
   });
 }
 
-/** RFC 3463: X.4.2 "bad connection" for a session that broke, X.3.0 for our own trouble reading the queue. */
+/**
+ * RFC 3463: X.4.2 "bad connection" for a session that broke or ran past a deadline, X.3.0 for our own
+ * trouble reading the queue or an attempt called off.
+ */
 function lostOutcome(failure: SessionFailure, via: DeliveryPath, remoteMta: string): (address: string) => DeliveryOutcome {
-  const code = failure.stage === 'local' ? '4.3.0' : '4.4.2';
+  const code = failure.stage === 'local' || failure.stage === 'aborted' ? '4.3.0' : '4.4.2';
   return (address) => outcomeOfReason(address, 'deferred', code, failure.message, via, remoteMta);
 }
 

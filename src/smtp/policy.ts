@@ -5,7 +5,7 @@
 // domain, so they either name a local mailbox or are unknown; nothing here routes on `%`, `!` or quotes.
 import type { Directory, MailIntake } from '../core/interfaces.js';
 import type { Resolution } from '../core/types.js';
-import { parseAddress } from '../core/address.js';
+import { parseAddress, validDomainName } from '../core/address.js';
 import { replies, type SmtpReply } from './replies.js';
 import type { SessionState } from './session.js';
 
@@ -24,6 +24,8 @@ export async function routeRecipient(directory: Directory, intake: MailIntake, s
   if (!parsed) return replies.userUnknown(recipient);
   const local = await directory.isLocalDomain(parsed.domain);
   if (!local && !(state.listener !== 'mx' && state.user)) return replies.relayDenied(recipient);
+  // Refused now rather than accepted, queued and bounced: the sender hears of it while still sending.
+  if (!local && !validDomainName(parsed.domain)) return replies.impossibleDomain(recipient);
   return (await intake.route(recipient)) ?? replies.userUnknown(recipient);
 }
 

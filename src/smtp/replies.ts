@@ -23,6 +23,8 @@ export function reply(code: number, enhanced: string, text: string): SmtpReply {
 export const replies = {
   userUnknown: (rcpt: string) => reply(550, '5.1.1', `<${rcpt}>: Recipient address rejected: User unknown`),
   relayDenied: (rcpt: string) => reply(554, '5.7.1', `<${rcpt}>: Relay access denied`),
+  // RFC 3463 X.1.3 (Postfix answers 501 for bad address syntax): a name DNS could never hold.
+  impossibleDomain: (rcpt: string) => reply(501, '5.1.3', `<${rcpt}>: Recipient address rejected: its domain cannot exist (at most 63 characters per label, 253 in all)`),
   senderNotOwned: (sender: string, user: string) => reply(553, '5.7.1', `<${sender}>: Sender address rejected: not owned by user ${user}`),
   authRequired: () => reply(530, '5.7.0', 'Authentication required'),
   authFailed: () => reply(535, '5.7.8', 'Authentication credentials invalid'),

@@ -1,7 +1,7 @@
 // Runs the real appliance (`node dist/cli.js serve`) as a child process on free loopback ports in a
 // temporary data directory, and drives the `letterbox` command against it.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -203,4 +203,13 @@ export async function provision(app: RunningAppliance, domains: string[], users:
 
 export function passwordOf(user: string): string {
   return `password-${user.split('@')[0]}`;
+}
+
+/**
+ * Gives the appliances this process starts the environment of the systemd unit (the malloc settings
+ * that keep resident memory down on a Pi), as on the box; for tests that measure memory.
+ */
+export function useUnitEnvironment(): void {
+  const unit = readFileSync(fileURLToPath(new URL('../../systemd/letterbox.service', import.meta.url)), 'utf8');
+  for (const [, name, value] of unit.matchAll(/^Environment=(\w+)=(.*)$/gm)) process.env[name!] = value;
 }

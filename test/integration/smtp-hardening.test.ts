@@ -1,7 +1,8 @@
 // What a hostile client found on the SMTP side (issue 6), each now answered as the RFCs and the best
 // servers do: a forged From: on submission refused, AUTH before STARTTLS told to start TLS, weak TLS 1.2
 // suites and old TLS versions refused, `RCPT TO:<postmaster>` accepted, one "ESMTP" in the greeting,
-// and mailbox passwords held to a minimum and a maximum, with or without the service running.
+// and mailbox passwords held to a minimum and a maximum, with or without the service running. Also
+// issue 15's impossible domain (a 64-character label) refused at RCPT on submission.
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import nodemailer from 'nodemailer';
 import t from 'tap';
@@ -33,6 +34,14 @@ t.test('submission: From: and Sender: must be the user\'s own addresses', async 
   t.match(await send('From: bob@example.com (alice@example.com)\r\n'), /^553 5\.7\.1 <bob@example\.com>/, 'a comment does not hide the address');
   t.match(await send('From: "Alice" <alice+news@example.com>\r\n'), /^250 /, 'her own address, with a +detail');
   t.match(await send('From: Sales <sales@example.com>\r\nSender: alice@example.com\r\n'), /^250 /, 'an alias that reaches her');
+  // Issue 15: a name DNS could never hold is refused at RCPT, not queued and retried for days.
+  const impossible = `carol@${'a'.repeat(64)}.test`;
+  const refused = await transport.sendMail({ envelope: { from: ALICE, to: [impossible] }, raw: `From: ${ALICE}\r\nSubject: s\r\n\r\nbody\r\n` }).then(
+    (info) => info.response,
+    (err: { response?: string }) => err.response ?? String(err),
+  );
+  t.match(refused, /^501 5\.1\.3 <carol@a{64}\.test>: Recipient address rejected: its domain cannot exist/, 'a 64-character label is refused at RCPT');
+  t.equal((await app.cli(['queue', 'list', '--json'])).stdout.trim(), '[]', 'and nothing was queued');
   await app.stop();
   const inbox = await withStore(app.dataDir, (store) => readMailbox(store, BOB));
   t.equal(inbox.length, 2, 'only the two allowed messages reached bob');

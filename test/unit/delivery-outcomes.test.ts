@@ -25,6 +25,8 @@ t.test('a reply decides status and enhanced code', async (t) => {
     t.match(outcomeOfReply('x@y', reply, 'mx.y', 'mx'), { status, enhancedCode, remoteMta: 'mx.y', via: 'mx' }, JSON.stringify(reply));
   }
   t.equal(outcomeOfReply('x@y', '552-5.2.2 The mailbox is full.\r\n552 5.2.2 Try again never', 'mx.y', 'mx').reply, '552 5.2.2 The mailbox is full. Try again never', 'multi-line replies on one line, the codes once');
+  t.match(outcomeOfReply('x@y', '550-Mailbox unknown\r\n550-5.1.1 no such user\r\n550 5.1.1 see https://x.test/why', 'mx.y', 'mx'), { reply: '550 5.1.1 Mailbox unknown no such user see https://x.test/why', enhancedCode: '5.1.1' }, 'an enhanced code first given on a later line moves to the front');
+  t.equal(outcomeOfReply('x@y', '421-4.7.0 first\n421 4.7.0 second', 'mx.y', 'mx').reply, '421 4.7.0 first second', 'LF alone between the lines');
   const bloated = outcomeOfReply('x@y', `450 4.2.2 ${'y'.repeat(1024 * 1024)}`, 'mx.y', 'mx');
   t.equal(bloated.reply.length, 300 + ' [...]'.length, 'a megabyte of text is cut to 300 characters');
   t.match(bloated, { reply: /^450 4\.2\.2 y+ \[\.\.\.\]$/, enhancedCode: '4.2.2', status: 'deferred' });
