@@ -1,10 +1,11 @@
-// `npm run soak`: the long power-cut runs of issue 14 (test/soak/*.soak.ts, which `npm test` does not
-// include), then a table of what they found. Every scenario runs in both modes of the power-cut file
-// system (test/helpers/powercut.ts); see docs/RELIABILITY.md for what each one checks.
+// `npm run soak`: the long runs (test/soak/*.soak.ts, which `npm test` does not include), then a table
+// of what they found: the power-cut scenarios of issue 14, each in both modes of the power-cut file
+// system (test/helpers/powercut.ts), and the SMTP attack battery of issue 6 round after round (`attack`);
+// see docs/RELIABILITY.md for what each one checks.
 //
 //   npm run soak                      all scenarios, the full number of cuts (15-25 minutes on 2 cores)
 //   npm run soak -- --quick           3 cuts per scenario and mode, to see that it works
-//   npm run soak -- queue admin       only the named scenarios (acceptance, first-start, store-create, queue, admin)
+//   npm run soak -- queue admin       only the named scenarios (acceptance, first-start, store-create, queue, admin, attack)
 //   LETTERBOX_SOAK_CUTS=100 npm run soak -- queue        that many cuts per mode (LETTERBOX_SOAK_CUTS_QUEUE=...: one scenario)
 //
 // Arguments that start with `-` (other than --quick) go to tap, in the `--name=value` form (`--reporter=terse`). The raw TAP goes to a file whose path
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TAP = join(ROOT, 'node_modules', '.bin', 'tap');
 /** The longest scenarios first, so that the two jobs end close together. */
-const SCENARIOS = ['admin', 'acceptance', 'queue', 'first-start', 'store-create'];
+const SCENARIOS = ['admin', 'acceptance', 'attack', 'queue', 'first-start', 'store-create'];
 const QUICK_CUTS = 3;
 
 const args = process.argv.slice(2);

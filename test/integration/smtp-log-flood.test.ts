@@ -2,49 +2,13 @@
 // error level with stacks). Refused connections, TLS handshakes broken off and clients leaving in the
 // middle of a message are logged at info, without a stack, at most ten lines per address and kind a
 // minute, and what was held back is counted in one line.
-import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { ALICE, DOMAIN } from '../helpers/addresses.js';
 import { startAppliance, provision } from '../helpers/appliance.js';
+import { brokenHandshake, leaveInData, repeat } from '../helpers/attacks.js';
 import { SmtpClient } from '../helpers/smtp.js';
 
 t.setTimeout(180_000);
-
-/** The first bytes of a TLS ClientHello, and no more. */
-const PARTIAL_HELLO = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
-
-/** Runs `work` `times` times, `parallel` at once. */
-async function repeat(times: number, parallel: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < times) await work(next++);
-    }),
-  );
-}
-
-/** A connection from `localAddress` that sends the start of a ClientHello, then resets. */
-function brokenHandshake(port: number, localAddress: string): Promise<void> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect({ host: '127.0.0.1', port, localAddress }, () => {
-      socket.write(PARTIAL_HELLO, () => setTimeout(() => socket.resetAndDestroy(), 5));
-    });
-    socket.on('error', () => {});
-    socket.once('close', () => resolve());
-  });
-}
-
-/** A client from `localAddress` that starts a message on 25 and resets in the middle of it. */
-async function leaveInData(port: number, localAddress: string): Promise<void> {
-  const client = await SmtpClient.connect(port, { localAddress });
-  await client.ehlo();
-  await client.command('MAIL FROM:<someone@remote.test>');
-  await client.command(`RCPT TO:<${ALICE}>`);
-  await client.command('DATA');
-  client.write(`Subject: cut short\r\n\r\n${'x'.repeat(2048)}\r\n`);
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  client.destroy();
-}
 
 t.test('a flood of refused connections, broken handshakes and abandoned messages writes a bounded log', async (t) => {
   const app = await startAppliance({ config: { smtp: { maxConnectionsPerClient: 5 } } });
