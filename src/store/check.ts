@@ -69,71 +69,104 @@ async function inspect(sub: Sublevels, txn: LaneTxn, options: CheckOptions, dama
   if (options.bodies) await scanBodies(sub, txn, records, reasons, report);
   for (const [id, record] of records) if (!reasons.has(id) && !(record.size >= 0 && record.chunks >= 1)) reasons.set(id, 'its record is malformed');
 
-  const aside = new Map<string, DamagedRecord>();
-  const setAside = (messageId: string, reason: string): DamagedRecord => {
-    let found = aside.get(messageId);
+  const found = new Findings(records);
+  await inspectEntries(sub, txn, records, reasons, found, report);
+  await inspectQueue(sub, txn, records, reasons, found, report, (id) => (options.removeQueueEntry ? damagedQueueIds.push(id) : txn.batch.del(sub.queue, id)));
+  for (const [id, reason] of reasons) if (!found.aside.has(id)) found.setAside(id, reason);
+  setAsideInStore(sub, txn, records, found, report);
+  await fixReferences(sub, txn, records, found.refs, report);
+  await fixCounters(sub, txn, found.tallies, report);
+  return report;
+}
+
+/** What the walk over the key spaces found: messages to set aside, references and mailbox tallies. */
+class Findings {
+  readonly aside = new Map<string, DamagedRecord>();
+  readonly refs = new Map<string, number>();
+  readonly tallies = new Map<string, Tally>();
+
+  constructor(private readonly records: Map<string, MessageRecord>) {}
+
+  setAside(messageId: string, reason: string): DamagedRecord {
+    let found = this.aside.get(messageId);
     if (!found) {
-      const record = records.get(messageId);
+      const record = this.records.get(messageId);
       found = { reason, foundAt: Date.now(), entries: [], queue: [], ...(record ? { record } : {}) };
-      aside.set(messageId, found);
+      this.aside.set(messageId, found);
     }
     return found;
-  };
-  const refs = new Map<string, number>();
-  const tallies = new Map<string, Tally>();
+  }
+
+  referenced(messageId: string): void {
+    this.refs.set(messageId, (this.refs.get(messageId) ?? 0) + 1);
+  }
+}
+
+/** Mailbox entries: each points at a whole message, or is set aside; tallies per mailbox. */
+async function inspectEntries(sub: Sublevels, txn: LaneTxn, records: Map<string, MessageRecord>, reasons: Map<string, string>, found: Findings, report: CheckReport): Promise<void> {
   for await (const [key, value] of sub.entries.iterator()) {
     report.entries += 1;
     const entry = value as EntryRecord;
     const [user = '', mailbox = '', uidText = '0'] = key.split(SEP);
-    const tally = tallies.get(`${user}${SEP}${mailbox}`) ?? { messages: 0, bytes: 0, maxUid: 0 };
-    tallies.set(`${user}${SEP}${mailbox}`, tally);
+    const tally = found.tallies.get(`${user}${SEP}${mailbox}`) ?? { messages: 0, bytes: 0, maxUid: 0 };
+    found.tallies.set(`${user}${SEP}${mailbox}`, tally);
     // Counted even for an entry set aside: its UID was given out, and is never given again.
     tally.maxUid = Math.max(tally.maxUid, Number(uidText));
     const reason = records.has(entry.messageId) ? reasons.get(entry.messageId) : 'its message record is missing';
     if (reason) {
-      setAside(entry.messageId, reason).entries.push({ user, mailbox, uid: Number(uidText), entry });
+      found.setAside(entry.messageId, reason).entries.push({ user, mailbox, uid: Number(uidText), entry });
       txn.batch.del(sub.entries, key);
       continue;
     }
-    refs.set(entry.messageId, (refs.get(entry.messageId) ?? 0) + 1);
+    found.referenced(entry.messageId);
     tally.messages += 1;
     tally.bytes += entry.size;
   }
+}
+
+/** Queue entries: each well formed and pointing at a whole message, or set aside and removed. */
+async function inspectQueue(
+  sub: Sublevels,
+  txn: LaneTxn,
+  records: Map<string, MessageRecord>,
+  reasons: Map<string, string>,
+  found: Findings,
+  report: CheckReport,
+  remove: (id: string) => void,
+): Promise<void> {
   for await (const [id, value] of sub.queue.iterator()) {
     report.queueEntries += 1;
     const malformed = malformedQueueEntry(value);
     if (malformed) {
       // Nothing can use it; kept whole under its own key for whoever wants to look (no reference counted).
-      setAside(`malformed-queue-entry-${id}`, `its queue entry ${id} is malformed: ${malformed}`).queue.push(value as QueueEntry);
+      found.setAside(`malformed-queue-entry-${id}`, `its queue entry ${id} is malformed: ${malformed}`).queue.push(value as QueueEntry);
       txn.batch.del(sub.queue, id);
       continue;
     }
     const entry = value as QueueEntry;
     const reason = records.has(entry.messageId) ? reasons.get(entry.messageId) : 'its message record is missing';
     if (reason) {
-      setAside(entry.messageId, reason).queue.push(entry);
-      if (options.removeQueueEntry) damagedQueueIds.push(id);
-      else txn.batch.del(sub.queue, id);
+      found.setAside(entry.messageId, reason).queue.push(entry);
+      remove(id);
       continue;
     }
-    refs.set(entry.messageId, (refs.get(entry.messageId) ?? 0) + 1);
+    found.referenced(entry.messageId);
   }
-  for (const [id, reason] of reasons) if (!aside.has(id)) setAside(id, reason);
+}
 
-  for (const [messageId, found] of aside) {
-    txn.batch.put(sub.damaged, messageId, found);
+/** Moves what was found damaged to `damaged`, out of `messages`, and into the report. */
+function setAsideInStore(sub: Sublevels, txn: LaneTxn, records: Map<string, MessageRecord>, found: Findings, report: CheckReport): void {
+  for (const [messageId, damaged] of found.aside) {
+    txn.batch.put(sub.damaged, messageId, damaged);
     txn.batch.del(sub.messages, messageId);
     records.delete(messageId);
     report.damaged.push({
       messageId,
-      reason: found.reason,
-      entries: found.entries.map((e) => `${e.user} ${e.mailbox} ${e.uid}`),
-      queueIds: found.queue.map((q) => q.id),
+      reason: damaged.reason,
+      entries: damaged.entries.map((e) => `${e.user} ${e.mailbox} ${e.uid}`),
+      queueIds: damaged.queue.map((q) => q.id),
     });
   }
-  await fixReferences(sub, txn, records, refs, report);
-  await fixCounters(sub, txn, tallies, report);
-  return report;
 }
 
 /** Reads every chunk in key order, so each message's chunks arrive together and in sequence. */
