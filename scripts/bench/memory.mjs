@@ -11,18 +11,14 @@
 // Each figure is read after the workload and a few seconds of quiet, when nothing is in flight any more.
 // `serve` runs twice: with the environment of the systemd unit (as installed) and without it (npm start).
 // BENCH_MEMORY_LOG=FILE keeps the log of the runs.
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort, memoryOf } from './smtp-accept.mjs';
+import { memoryOf, startLetterbox } from './smtp-accept.mjs';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const UNIT = fileURLToPath(new URL('../../systemd/letterbox.service', import.meta.url));
 const DOMAIN = 'bench.test';
 const USER = `user@${DOMAIN}`;
@@ -33,62 +29,22 @@ const LOGINS = { connections: 20, attempts: 200 };
 const FLOOD = { connections: Number(process.env.BENCH_MEMORY_FLOOD ?? 2_000), parallel: 50, addresses: 40 };
 
 async function startServe(environment) {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'letterbox-bench-memory-'));
-  const [smtp, submission, smtps] = [await freePort(), await freePort(), await freePort()];
-  const configFile = join(dataDir, 'config.json');
-  const off = { imap: 0, imaps: 0, pop3: 0, pop3s: 0, http: 0, https: 0 };
-  const config = {
-    dataDir,
-    hostname: 'bench.letterbox.test',
-    listen: ['127.0.0.1'],
-    ports: { smtp, submission, smtps, ...off },
-    // Every attempt of the storm reaches the password hash; the flood is spread over 40 addresses anyway.
-    smtp: {
-      authFailureDelayMs: 1, authFailureMaxDelayMs: 1, authFailureLimit: 100_000, authAccountFailureLimit: 100_000,
-      authFailuresPerConnection: 1_000,
-    },
-  };
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const env = { ...process.env, LETTERBOX_CONFIG: configFile };
-  delete env.LETTERBOX_DATA_DIR;
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env: { ...env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
   const logged = { bytes: 0, lines: 0, errors: 0 };
-  await new Promise((resolve, reject) => {
-    let ready = false;
-    child.stdout.on('data', (chunk) => {
-      if (process.env.BENCH_MEMORY_LOG) appendFileSync(process.env.BENCH_MEMORY_LOG, chunk);
-      const text = chunk.toString();
-      logged.bytes += chunk.length;
-      for (const line of text.split('\n')) {
-        if (!line) continue;
-        logged.lines += 1;
-        if (line.includes('"level":50')) logged.errors += 1;
-      }
-      if (!ready && text.includes('"letterbox ready"')) {
-        ready = true;
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`letterbox exited with ${code}: ${stderr}`)));
-  });
-  const cli = (args, input) => execFileSync(process.execPath, [CLI, ...args, '--config', configFile], { env, input, encoding: 'utf8' });
-  return {
-    ports: { smtp, submission, smtps },
-    pid: child.pid,
-    cli,
-    logged,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const onLog = (chunk) => {
+    if (process.env.BENCH_MEMORY_LOG) appendFileSync(process.env.BENCH_MEMORY_LOG, chunk);
+    logged.bytes += chunk.length;
+    for (const line of chunk.toString().split('\n')) {
+      if (!line) continue;
+      logged.lines += 1;
+      if (line.includes('"level":50')) logged.errors += 1;
+    }
   };
+  // Every attempt of the storm reaches the password hash; the flood is spread over 40 addresses anyway.
+  const smtp = {
+    authFailureDelayMs: 1, authFailureMaxDelayMs: 1, authFailureLimit: 100_000, authAccountFailureLimit: 100_000,
+    authFailuresPerConnection: 1_000, maxConnectionsPerClient: 20,
+  };
+  return { ...(await startLetterbox({ submission: true, smtp, environment, onLog })), logged };
 }
 
 /** A minimal line client over `socket`: `next()` resolves with the next complete reply's code. */

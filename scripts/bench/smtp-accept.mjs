@@ -98,41 +98,43 @@ export function memoryOf(pid) {
   return { rss: field('VmRSS'), peak: field('VmHWM') };
 }
 
-/** Letterbox from dist/ on a free loopback port in a temporary data directory. */
-export async function startLetterbox() {
+/**
+ * Letterbox from dist/ on free loopback ports in a temporary data directory: port 25 only, or with
+ * `submission` also 587 and 465. `smtp` is merged into the config's smtp section, `environment` into the
+ * process's, and `onLog` gets every chunk of log output (else it is read and dropped, as journald would
+ * take it from an appliance).
+ */
+export async function startLetterbox({ submission = false, smtp = {}, environment = {}, onLog } = {}) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'letterbox-bench-'));
-  const port = await freePort();
+  const ports = { smtp: await freePort(), submission: submission ? await freePort() : 0, smtps: submission ? await freePort() : 0 };
   const configFile = join(dataDir, 'config.json');
-  const off = { submission: 0, smtps: 0, imap: 0, imaps: 0, pop3: 0, pop3s: 0, http: 0, https: 0 };
+  const off = { imap: 0, imaps: 0, pop3: 0, pop3s: 0, http: 0, https: 0 };
   // maxConnectionsPerClient as Postfix's smtpd_client_connection_count_limit (50): the load comes from
   // one address, and with a new connection per message the next one may arrive before the last is closed.
-  const config = { dataDir, hostname: 'bench.letterbox.test', listen: ['127.0.0.1'], ports: { smtp: port, ...off }, smtp: { maxConnectionsPerClient: 50 } };
+  const config = { dataDir, hostname: 'bench.letterbox.test', listen: ['127.0.0.1'], ports: { ...ports, ...off }, smtp: { maxConnectionsPerClient: 50, ...smtp } };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env = { ...process.env, LETTERBOX_CONFIG: configFile };
   delete env.LETTERBOX_DATA_DIR;
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env: { ...env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  // Log lines are read and dropped, as journald would take them from an appliance.
   await new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk) => {
-      buffered += chunk;
-      if (buffered.includes('"letterbox ready"')) {
-        buffered = '';
-        child.stdout.off('data', onData);
-        child.stdout.resume();
+    let ready = false;
+    child.stdout.on('data', (chunk) => {
+      onLog?.(chunk);
+      if (!ready && chunk.toString().includes('"letterbox ready"')) {
+        ready = true;
         resolve();
       }
-    };
-    child.stdout.on('data', onData);
+    });
     child.once('exit', (code) => reject(new Error(`letterbox exited with ${code}: ${stderr}`)));
   });
   const cli = (args, input) => execFileSync(process.execPath, [CLI, ...args, '--config', configFile], { env, input, encoding: 'utf8' });
   return {
     name: 'Letterbox',
-    port,
+    port: ports.smtp,
+    ports,
     pid: child.pid,
     cli,
     stop: async () => {
