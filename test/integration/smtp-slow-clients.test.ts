@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import t from 'tap';
 import { provision, startAppliance } from '../helpers/appliance.js';
 import { SmtpClient } from '../helpers/smtp.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // Deadlines of seconds, met one after another.
 t.setTimeout(180_000);
@@ -59,10 +60,17 @@ t.test('465: silent connections from one address neither fill the server nor out
   await Promise.all(open.map(closed));
   const deadline = await app.waitForLog((l) => l.msg === 'connection refused: no TLS handshake', 'about the handshake deadline');
   t.ok(deadline, 'the silent ones were closed by the handshake deadline');
-  // Ending them underneath their TLS handshake once made Node die of a segmentation fault.
-  const again = await SmtpClient.connect(app.ports.smtp);
-  t.match(again.greeting.raw, /^220 /, 'and the server is still there, for that address too');
-  await again.quit();
+  // Ending them underneath their TLS handshake once made Node die of a segmentation fault. The server
+  // gives the address's slots back when it has seen each close, which on a busy machine can come a little
+  // after the client saw it: until then it answers 421, as it should.
+  const greeting = await waitUntil('a greeting for the same address', async () => {
+    const again = await SmtpClient.connect(app.ports.smtp);
+    const raw = again.greeting.raw;
+    if (raw.startsWith('220 ')) await again.quit();
+    else again.destroy();
+    return raw.startsWith('220 ') ? raw : undefined;
+  }, 15_000, 200);
+  t.match(greeting, /^220 /, 'and the server is still there, for that address too');
 });
 
 t.test('a command line trickled a byte at a time is ended by the command deadline', async (t) => {
