@@ -10,80 +10,92 @@ import { runOperation, type AdminParams } from './admin/api.js';
 import { adminSocketPath, callAdminSocket } from './admin/socket.js';
 import { readPassword } from './admin/password-prompt.js';
 import { printResult } from './admin/output.js';
-import { createLogger } from './log.js';
-import { relayTester, startAppliance, storePath } from './main.js';
+import { COMMON_OPTIONS, OPTIONS } from './admin/commands.js';
+import { closest, commandHelp, didYouMean, findCommand, unknownCommand, usage } from './admin/help.js';
+import { chooseLogFormat, createLogger, type LogFormat } from './log.js';
+import { doctorSetup, relayTester, startAppliance, storePath } from './main.js';
+import { readCaOption } from './admin/relay.js';
 import { Store } from './store/index.js';
-import type { StoreCheckReport } from './core/types.js';
+import type { DeliveryOutcome, StoreCheckReport } from './core/types.js';
+import type { DoctorReport } from './admin/doctor/index.js';
 import { OfflineQueue } from './queue/operations.js';
 import { systemClock } from './queue/clock.js';
 
-const USAGE = `usage: letterbox <command> [--config FILE] [--dev]
-
-  serve                               run every service in the foreground
-  domain add|del DOMAIN | domain list [--json]
-  user add ADDRESS [--password-stdin] | user passwd ADDRESS [--password-stdin]
-  user del ADDRESS | user list [--json]
-  alias add ALIAS TARGET... | alias del ALIAS | alias list [--json]
-  queue list [--json] | queue retry ID|--all | queue delete ID | queue bounce ID
-  relay set --host H --port P [--user U --password-stdin] [--tls starttls|implicit] [--mode fallback|always|never]
-  relay show [--json] | relay test ADDRESS
-  status [--json]
-  check [--json]                      verify every stored message and repair the store (exit 1 when it needed repair)
-`;
-
-class UsageError extends Error {}
+/** A mistake on the command line: exit code 2, the message, and where to read the help. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly helpFor?: string,
+  ) {
+    super(message);
+  }
+}
 
 interface Parsed {
   positionals: string[];
+  /** The command named by the first positionals (`user add`), once known. */
+  command?: string;
   config?: string;
   dev: boolean;
   json: boolean;
+  help: boolean;
   passwordStdin: boolean;
   all: boolean;
-  relay: { host?: string; port?: string; user?: string; tls?: string; mode?: string };
+  logFormat?: string;
+  relay: { host?: string; port?: string; user?: string; tls?: string; mode?: string; ca?: string };
 }
 
+/** Reads the options; each must be one of the command's (or common to all), else the nearest is named. */
 function parse(argv: string[]): Parsed {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        dev: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'password-stdin': { type: 'boolean', default: false },
-        all: { type: 'boolean', default: false },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        user: { type: 'string' },
-        tls: { type: 'string' },
-        mode: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-    if (values.help) throw new UsageError('');
-    const { host, port, user, tls, mode } = values;
-    return {
-      positionals,
-      dev: values.dev ?? false,
-      json: values.json ?? false,
-      passwordStdin: values['password-stdin'] ?? false,
-      all: values.all ?? false,
-      relay: { host, port, user, tls, mode },
-      ...(values.config ? { config: values.config } : {}),
-    };
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError((err as Error).message);
+  const { values, positionals } = readOptions(argv);
+  const found = findCommand(positionals);
+  if (found && !values.help) {
+    const allowed = [...found.spec.options, ...COMMON_OPTIONS];
+    for (const name of Object.keys(values)) {
+      if (!allowed.includes(name)) throw new UsageError(`option --${name} does not apply to '${found.spec.name}'${didYouMean(closestOption(`--${name}`, allowed))}`, found.spec.name);
+    }
   }
+  const { host, port, user, tls, mode, ca } = values;
+  return {
+    positionals,
+    ...(found ? { command: found.spec.name } : {}),
+    dev: values.dev ?? false,
+    json: values.json ?? false,
+    help: values.help ?? false,
+    passwordStdin: values['password-stdin'] ?? false,
+    all: values.all ?? false,
+    relay: { host, port, user, tls, mode, ca },
+    ...(values.config ? { config: values.config } : {}),
+    ...(values['log-format'] ? { logFormat: values['log-format'] } : {}),
+  };
+}
+
+function readOptions(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    throw optionError(err as Error & { code?: string }, argv);
+  }
+}
+
+function closestOption(given: string, names: string[]): string | undefined {
+  return closest(given, names.map((n) => `--${n}`));
+}
+
+/** node:util's complaint about an option, in this command's words, with the nearest known option. */
+function optionError(err: Error & { code?: string }, argv: string[]): UsageError {
+  const found = findCommand(argv.filter((a) => !a.startsWith('-')));
+  const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec(err.message)?.[1] : undefined;
+  if (!unknown) return new UsageError(err.message.replace(/\.$/, ''), found?.spec.name);
+  const names = found ? [...found.spec.options, ...COMMON_OPTIONS] : Object.keys(OPTIONS);
+  return new UsageError(`unknown option '${unknown}'${didYouMean(closestOption(unknown, names))}`, found?.spec.name);
 }
 
 /** Maps `noun verb args` to an admin operation and its parameters. */
 async function toOperation(args: Parsed): Promise<{ op: string; params: AdminParams }> {
   const [noun, verb, ...rest] = args.positionals;
   const one = (what: string) => {
-    if (rest.length !== 1 || !rest[0]) throw new UsageError(`${noun} ${verb} takes one ${what}`);
+    if (rest.length !== 1 || !rest[0]) throw new UsageError(`${noun} ${verb} takes one ${what}`, args.command);
     return rest[0];
   };
   switch (`${noun} ${verb ?? ''}`.trim()) {
@@ -101,7 +113,7 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
     case 'user del':
       return { op: 'user.del', params: { address: one('ADDRESS') } };
     case 'alias add':
-      if (rest.length < 2) throw new UsageError('alias add takes ALIAS and at least one TARGET');
+      if (rest.length < 2) throw new UsageError('alias add takes ALIAS and at least one TARGET', 'alias add');
       return { op: 'alias.add', params: { alias: rest[0], targets: rest.slice(1) } };
     case 'alias del':
       return { op: 'alias.del', params: { alias: one('ALIAS') } };
@@ -112,9 +124,11 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
     case 'queue bounce':
       return { op: `queue.${verb}`, params: { id: one('ID') } };
     case 'relay set': {
-      if (rest.length > 0) throw new UsageError('relay set takes options only');
+      if (rest.length > 0) throw new UsageError('relay set takes options only', 'relay set');
       const password = args.relay.user ? await readPassword(args.passwordStdin) : undefined;
-      return { op: 'relay.set', params: { ...args.relay, ...(password ? { password } : {}) } };
+      // The file is read here, where its path means something; the service gets its certificates.
+      const ca = args.relay.ca === undefined ? undefined : await readCaOption(args.relay.ca);
+      return { op: 'relay.set', params: { ...args.relay, ...(password ? { password } : {}), ca } };
     }
     case 'relay show':
       return { op: 'relay.show', params: {} };
@@ -122,10 +136,12 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
       return { op: 'relay.test', params: { address: one('ADDRESS') } };
     case 'status':
       return { op: 'status', params: {} };
+    case 'doctor':
+      return { op: 'doctor', params: {} };
     case 'check':
       return { op: 'store.check', params: {} };
     default:
-      throw new UsageError(noun ? `unknown command: ${args.positionals.join(' ')}` : 'no command given');
+      throw new UsageError(unknownCommand(args.positionals), helpTopic(args.positionals));
   }
 }
 
@@ -138,7 +154,7 @@ async function runAdmin(config: Config, op: string, params: AdminParams): Promis
     const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
     const queue = new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock);
     const checkStore = () => store.check({ bodies: true });
-    return await runOperation({ directory: store.directory, queue, settings: store, dataDir: config.dataDir, testRelay: relayTester(config, store, log), checkStore }, op, params);
+    return await runOperation({ directory: store.directory, queue, settings: store, dataDir: config.dataDir, testRelay: relayTester(config, store, log), checkStore, doctor: doctorSetup(config) }, op, params);
   } finally {
     await store.close();
   }
@@ -164,9 +180,9 @@ function noteMallocSetting(log: Logger): void {
   if (header?.glibcVersionRuntime) log.info('MALLOC_MMAP_THRESHOLD_ is not set: each password check may leave 16 MiB resident, up to 60-90 MB (systemd/letterbox.service sets it)');
 }
 
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config, logFormat: LogFormat): Promise<void> {
   keepYoungGenerationSmall();
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, undefined, logFormat);
   noteMallocSetting(log);
   const appliance = await startAppliance(config, log).catch((err: unknown) => {
     log.fatal({ err }, 'could not start');
@@ -191,16 +207,49 @@ async function main(argv: string[]): Promise<number> {
   // Everything this process creates (store files, certificates, the admin socket) is its owner's alone.
   process.umask(0o077);
   const args = parse(argv);
+  if (args.help) return help(args);
   const config = loadConfig({ ...(args.config ? { file: args.config } : {}), dev: args.dev });
   if (args.positionals[0] === 'serve') {
-    if (args.positionals.length > 1) throw new UsageError('serve takes no arguments');
-    await serve(config);
+    if (args.positionals.length > 1) throw new UsageError('serve takes no arguments', 'serve');
+    const logFormat = chooseLogFormat(args.logFormat, args.dev, process.stdout);
+    if (!logFormat) throw new UsageError(`--log-format must be json or pretty, not '${args.logFormat}'`, 'serve');
+    await serve(config, logFormat);
     return 0;
   }
   const { op, params } = await toOperation(args);
   const result = await runAdmin(config, op, params);
-  printResult(op, result, args.json);
-  return op === 'store.check' && !(result as StoreCheckReport).consistent ? 1 : 0;
+  printResult(op, params, result, args.json);
+  return failed(op, result) ? 1 : 0;
+}
+
+/** A command whose result says something is wrong exits 1, so a script notices. */
+function failed(op: string, result: unknown): boolean {
+  if (op === 'store.check') return !(result as StoreCheckReport).consistent;
+  if (op === 'relay.test') return (result as DeliveryOutcome).status !== 'delivered';
+  if (op === 'doctor') return (result as DoctorReport).problems > 0;
+  return false;
+}
+
+/** `letterbox --help`, `letterbox COMMAND --help` and `letterbox NOUN --help`, on stdout. */
+function help(args: Parsed): number {
+  const noun = args.positionals[0];
+  if (!noun) process.stdout.write(usage());
+  else if (args.command) process.stdout.write(commandHelp(args.command));
+  else if (commandHelp(noun)) process.stdout.write(commandHelp(noun));
+  else throw new UsageError(unknownCommand(args.positionals), helpTopic(args.positionals));
+  return 0;
+}
+
+/** `user` for a mistyped `user ad`: where the right spelling is listed. */
+function helpTopic(positionals: string[]): string | undefined {
+  const noun = positionals[0];
+  return noun && commandHelp(noun) ? noun : undefined;
+}
+
+function reportUsageError(err: UsageError): void {
+  process.stderr.write(`letterbox: ${err.message}\n`);
+  if (err.message === 'no command given') process.stderr.write(usage());
+  else process.stderr.write(`see: letterbox ${err.helpFor ? `${err.helpFor} ` : ''}--help\n`);
 }
 
 main(process.argv.slice(2)).then(
@@ -209,8 +258,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      if (err.message) process.stderr.write(`letterbox: ${err.message}\n`);
-      process.stderr.write(USAGE);
+      reportUsageError(err);
       process.exitCode = 2;
     } else if (err instanceof ConfigError) {
       process.stderr.write(`letterbox: configuration: ${err.message}\n`);

@@ -1,7 +1,6 @@
 // Wiring and lifecycle: config -> log -> store -> queue and delivery -> SMTP -> admin socket
 // (-> panel -> web, in later issues). The only place that builds concrete things; stop() takes them
 // down in reverse order.
-import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
@@ -11,13 +10,16 @@ import { prepareDataDir, type Config } from './config/index.js';
 import type { DeliveryOutcome, RelaySettings, StoreCheckReport } from './core/types.js';
 import { EventBus } from './core/events.js';
 import { LoginGuard, settingsPersistence } from './core/login-guard.js';
-import { RELAY_SETTING } from './admin/relay.js';
+import { DeliveryLedger } from './admin/delivery-ledger.js';
+import { RELAY_SETTING, readRelayCa, relayCaPath } from './admin/relay.js';
+import type { DoctorSetup } from './admin/doctor/index.js';
 import { adminSocketPath, startAdminSocket } from './admin/socket.js';
 import { createDeliveryAgent, testRelay } from './delivery/index.js';
 import { QueueScheduler } from './queue/scheduler.js';
 import { SmtpService, type SmtpEndpoint } from './smtp/server.js';
 import { Store } from './store/index.js';
-import { loadOrCreateCertificate } from './tls/certificate.js';
+import { certificatePath, loadOrCreateCertificate } from './tls/certificate.js';
+import { STORAGE_RESERVE } from './smtp/storage.js';
 
 export interface Appliance {
   store: Store;
@@ -30,18 +32,16 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'store');
 }
 
-/** Extra CA certificates (PEM) trusted for the smarthost, besides the public roots: a private smarthost's. */
-export function relayCaPath(dataDir: string): string {
-  return join(dataDir, 'tls', 'relay-ca.pem');
-}
-
-async function readRelayCa(dataDir: string): Promise<string | undefined> {
-  try {
-    return await readFile(relayCaPath(dataDir), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+/** What `letterbox doctor` needs of the configuration, for the CLI's own run and the service's. */
+export function doctorSetup(config: Config): DoctorSetup {
+  return {
+    hostname: config.hostname,
+    dnsServers: config.dns.servers,
+    dnsTimeoutMs: config.delivery.dnsTimeoutSeconds * 1000,
+    certificatePath: certificatePath(config.dataDir),
+    storePath: storePath(config.dataDir),
+    storeReserveBytes: STORAGE_RESERVE,
+  };
 }
 
 function deliverySettings(config: Config, relayCa: string | undefined) {
@@ -90,6 +90,8 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     throw err;
   });
   const bus = new EventBus((err, event) => log.error({ err, event }, 'event listener failed'));
+  // Listens from the start, so the first attempts after a restart are counted for `letterbox status` too.
+  const ledger = new DeliveryLedger(bus);
   const stack: (() => Promise<void>)[] = [() => store.close()];
   const stop = async () => {
     for (const step of stack.reverse()) await step().catch((err: unknown) => log.error({ err }, 'error while stopping'));
@@ -102,8 +104,10 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
 
     const relayCa = await readRelayCa(config.dataDir);
     if (relayCa) log.info({ path: relayCaPath(config.dataDir) }, 'trusting extra CA certificates for the smarthost');
-    const agent = createDeliveryAgent(deliverySettings(config, relayCa), {
+    // Read again at each smarthost session: `relay set --ca` applies without a restart.
+    const agent = createDeliveryAgent(deliverySettings(config, undefined), {
       getRelay: () => store.getSetting<RelaySettings>(RELAY_SETTING),
+      getRelayCa: () => readRelayCa(config.dataDir),
       isLocalDomain: (domain) => store.directory.isLocalDomain(domain),
       log: log.child({ svc: 'delivery' }),
     });
@@ -135,6 +139,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
         settings: store,
         dataDir: config.dataDir,
         testRelay: relayTester(config, store, log),
+        doctor: doctorSetup(config),
         // The running scheduler holds queue entries in memory: a damaged one leaves through it.
         checkStore: () => store.check({ bodies: true, removeQueueEntry: (id) => scheduler.remove(id) }),
         live: {
@@ -142,6 +147,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
           services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })),
           outboundBlocked: () => agent.outboundBlocked,
           lastDeliveryAt: () => scheduler.lastDeliveryAt,
+          deliveries: () => ledger.tally(),
         },
       },
       log,

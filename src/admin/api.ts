@@ -1,10 +1,12 @@
 // The administration operations behind every `letterbox` command. The same object serves the CLI
 // when it opens the store itself and the admin socket when `serve` runs, so both behave identically.
-import { statfs } from 'node:fs/promises';
 import { LetterboxError } from '../core/errors.js';
 import type { Directory, QueueControl, SettingsStore } from '../core/interfaces.js';
 import type { DeliveryOutcome, StoreCheckReport } from '../core/types.js';
+import type { DeliveryTally } from './delivery-ledger.js';
 import { relayOperations } from './relay.js';
+import { runDoctor, type DoctorSetup } from './doctor/index.js';
+import { status } from './status.js';
 
 export type AdminParams = Record<string, unknown>;
 
@@ -17,12 +19,16 @@ export interface AdminContext {
   testRelay: (to: string) => Promise<DeliveryOutcome>;
   /** Verifies the store, every message read whole, and repairs what fails (`letterbox check`). */
   checkStore: () => Promise<StoreCheckReport>;
+  /** What `letterbox doctor` needs of the configuration; without it, doctor is refused. */
+  doctor?: DoctorSetup;
   /** Present when the operation runs inside `serve`. */
   live?: {
     startedAt: number;
     services: () => { service: string; address: string; port: number }[];
     outboundBlocked: () => boolean;
     lastDeliveryAt: () => number | undefined;
+    /** The last attempt's result and today's bounces, as the service heard them. */
+    deliveries?: () => DeliveryTally;
   };
 }
 
@@ -58,35 +64,11 @@ export const operations: Record<string, Operation> = {
   ...relayOperations,
   status: async (ctx) => status(ctx),
   'store.check': async (ctx) => ctx.checkStore(),
+  doctor: async (ctx) => runDoctor(ctx),
 };
 
 export async function runOperation(ctx: AdminContext, op: string, params: AdminParams): Promise<unknown> {
   const operation = Object.hasOwn(operations, op) ? operations[op] : undefined;
   if (!operation) throw new LetterboxError('INVALID', `unknown operation ${op}`);
   return operation(ctx, params);
-}
-
-async function status(ctx: AdminContext) {
-  const queue = await ctx.queue.listQueue();
-  const pending = queue.flatMap((entry) => entry.recipients.filter((r) => r.state !== 'delivered' && r.state !== 'bounced'));
-  const disk = await statfs(ctx.dataDir);
-  const lastDelivery = ctx.live?.lastDeliveryAt();
-  return {
-    running: ctx.live !== undefined,
-    ...(ctx.live ? { startedAt: new Date(ctx.live.startedAt).toISOString() } : {}),
-    services: ctx.live?.services() ?? [],
-    queue: {
-      messages: queue.length,
-      recipients: pending.length,
-      deferred: pending.filter((r) => r.state === 'deferred').length,
-    },
-    delivery: {
-      lastDeliveryAt: lastDelivery ? new Date(lastDelivery).toISOString() : null,
-      outboundPort25Blocked: ctx.live?.outboundBlocked() ?? false,
-      ...(ctx.live?.outboundBlocked() ? { note: 'outbound port 25 seems blocked; mail goes through the smarthost' } : {}),
-    },
-    domains: (await ctx.directory.listDomains()).length,
-    users: (await ctx.directory.listUsers()).length,
-    disk: { path: ctx.dataDir, totalBytes: disk.blocks * disk.bsize, freeBytes: disk.bavail * disk.bsize },
-  };
 }

@@ -1,33 +1,50 @@
-// How command results look: `--json` is the stable, documented form; the rest is for people.
-import type { Alias, QueueEntry, StoreCheckReport, UserSummary } from '../core/types.js';
+// How command results look: `--json` is the stable, documented form (INTERFACE.md); the rest is for
+// people, built by the files in format/.
+import type { Alias, DeliveryOutcome, QueueEntry, StoreCheckReport, UserSummary } from '../core/types.js';
+import type { AdminParams } from './api.js';
+import type { StatusReport } from './status.js';
+import { changeLine } from './format/changes.js';
+import { aliasLines, domainLines, queueLines, userLines } from './format/lists.js';
+import { relayLines, relaySetLines, relayTestLines } from './format/relay.js';
+import { statusLines } from './format/status.js';
+import { doctorLines, type DoctorReport } from './doctor/index.js';
+import { styleFor, type Style } from './format/style.js';
 
-export function printResult(op: string, result: unknown, json: boolean): void {
-  const out = (line: string): void => void process.stdout.write(line + "\n");
-  if (json) return out(JSON.stringify(result ?? null, null, 2));
+/** The lines people see for the result of `op`. */
+export function humanLines(op: string, params: AdminParams, result: unknown, now: number, style: Style): string[] {
   switch (op) {
     case 'domain.list':
-      return (result as string[]).forEach(out);
+      return domainLines(result as string[]);
     case 'user.list':
-      for (const u of result as UserSummary[]) out(`${u.address}\t${u.messages} messages\t${u.bytes} bytes\tquota ${u.quota ? `${u.quota} bytes` : 'none'}`);
-      return;
+      return userLines(result as UserSummary[], style);
     case 'alias.list':
-      for (const a of result as Alias[]) out(`${a.alias}\t-> ${a.targets.join(', ')}`);
-      return;
+      return aliasLines(result as Alias[], style);
     case 'queue.list':
-      for (const q of result as QueueEntry[]) {
-        out(`${q.id}  ${new Date(q.createdAt).toISOString()}  ${q.size} bytes  from <${q.sender}>  attempts ${q.attempts}  next ${new Date(q.nextAttemptAt).toISOString()}${q.lastError ? `  last error: ${q.lastError}` : ''}`);
-        for (const r of q.recipients) out(`    ${r.state.padEnd(9)} <${r.address}>${r.lastError ? `  ${r.lastError}` : ''}`);
-      }
-      if ((result as QueueEntry[]).length === 0) out('queue is empty');
-      return;
+      return queueLines(result as QueueEntry[], now, style);
+    case 'relay.show':
+      return relayLines(result as Parameters<typeof relayLines>[0]);
+    case 'relay.set':
+      return relaySetLines(result as Parameters<typeof relaySetLines>[0]);
+    case 'relay.test':
+      return relayTestLines(result as DeliveryOutcome, style);
     case 'status':
-      return out(JSON.stringify(result, null, 2));
+      return statusLines(result as StatusReport, now, style);
     case 'store.check':
-      return checkLines(result as StoreCheckReport).forEach(out);
-    default:
-      if (result !== null && result !== undefined) out(JSON.stringify(result, null, 2));
-      else out('ok');
+      return checkLines(result as StoreCheckReport);
+    case 'doctor':
+      return doctorLines(result as DoctorReport, (text, level) => (level === 'ok' ? style.good(text) : level === 'warning' ? style.warn(text) : style.bad(text)));
+    default: {
+      const line = changeLine(op, params, result);
+      if (line !== undefined) return [line];
+      // An operation without a text form yet (added later): its JSON is still readable.
+      return result === null || result === undefined ? ['done'] : JSON.stringify(result, null, 2).split('\n');
+    }
   }
+}
+
+export function printResult(op: string, params: AdminParams, result: unknown, json: boolean): void {
+  const text = json ? JSON.stringify(result ?? null, null, 2) : humanLines(op, params, result, Date.now(), styleFor(process.stdout)).join('\n');
+  process.stdout.write(text + '\n');
 }
 
 /** `letterbox check`: what was checked, each repair, and the verdict. */

@@ -26,6 +26,8 @@ export interface DeliverySettings extends OutboundTimings {
 
 export interface DeliveryDeps {
   getRelay(): Promise<RelaySettings | undefined>;
+  /** Extra CA certificates (PEM) for the smarthost, read at each smarthost session; overrides settings.relayCa. */
+  getRelayCa?(): Promise<string | undefined>;
   isLocalDomain(domain: string): Promise<boolean>;
   log: Logger;
   now?: () => number;
@@ -95,7 +97,7 @@ class SmtpDeliveryAgent implements DeliveryAgent {
     const smarthost = relay && !local ? relay : undefined;
 
     if (smarthost && (smarthost.mode === 'always' || this.watch.skipDirect())) {
-      await deliverViaSmarthost(smarthost, ledger.unsettled(), ledger, this.smarthost, signal);
+      await deliverViaSmarthost(smarthost, ledger.unsettled(), ledger, await this.smarthostContext(), signal);
       return;
     }
 
@@ -114,7 +116,7 @@ class SmtpDeliveryAgent implements DeliveryAgent {
     if (relay.mode !== 'fallback') return;
     this.log.info({ domain, smarthost: smarthostLabel(relay) }, 'direct delivery failed temporarily; using the smarthost');
     const direct = repliesOf(ledger, deferred);
-    await deliverViaSmarthost(relay, deferred, ledger, this.smarthost, signal);
+    await deliverViaSmarthost(relay, deferred, ledger, await this.smarthostContext(), signal);
     // Still deferred: the DSN's reader wants both stories, the smarthost's and the MX's.
     for (const { message, recipients } of deferred) {
       for (const { address } of recipients) {
@@ -123,6 +125,12 @@ class SmtpDeliveryAgent implements DeliveryAgent {
         if (outcome?.status === 'deferred' && before) ledger.record(message, { ...outcome, reply: `${outcome.reply} (direct delivery: ${before})` });
       }
     }
+  }
+
+  /** The smarthost's context with the CA certificates trusted now (`letterbox relay set --ca`). */
+  private async smarthostContext(): Promise<SmarthostContext> {
+    const ca = await this.deps.getRelayCa?.();
+    return ca ? { ...this.smarthost, ca } : this.smarthost;
   }
 
   /** The smarthost settings, unless there are none or the mode is `never`. */

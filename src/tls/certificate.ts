@@ -23,9 +23,14 @@ export interface TlsMaterial {
   certPath: string;
 }
 
+/** The certificate the listeners serve (PEM, the chain after it); its key is key.pem beside it. */
+export function certificatePath(dataDir: string): string {
+  return join(dataDir, 'tls', 'cert.pem');
+}
+
 export async function loadOrCreateCertificate(dataDir: string, hostname: string): Promise<TlsMaterial> {
   const dir = join(dataDir, 'tls');
-  const certPath = join(dir, 'cert.pem');
+  const certPath = certificatePath(dataDir);
   const keyPath = join(dir, 'key.pem');
   const installed = await readPair(certPath, keyPath);
   let replaced: string | undefined;

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, retryOnAddressInUse } from './ports.js';
@@ -20,6 +21,20 @@ export interface DnsZone {
   nullMx?: string[];
   /** Domains dnsmasq answers for with authority (NXDOMAIN for unknown names); default `test`. */
   localDomains?: string[];
+  /** TXT records (SPF, DMARC), one string each: dnsmasq takes a comma as the start of another string. */
+  txt?: { name: string; text: string }[];
+  /** PTR records, which replace the one a `hosts` entry makes for the same address. */
+  ptr?: { address: string; name: string }[];
+}
+
+/** The reverse-DNS name of an address: 10.2.0.192.in-addr.arpa, or the nibbles of IPv6 under ip6.arpa. */
+export function reverseName(address: string): string {
+  if (isIPv4(address)) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+  const [head = '', tail = ''] = address.split('::');
+  const groups = (part: string) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const full = [...groups(head), ...Array<string>(address.includes('::') ? missing : 0).fill('0'), ...groups(tail)];
+  return `${[...full.map((g) => g.padStart(4, '0')).join('')].reverse().join('.')}.ip6.arpa`;
 }
 
 export interface RunningDns {
@@ -37,6 +52,11 @@ function zoneArguments(zone: DnsZone): string[] {
   // dnsmasq writes the target "." as the root name: a true null MX on the wire.
   for (const domain of zone.nullMx ?? []) args.push(`--mx-host=${domain},.,0`);
   for (const { name, addresses } of zone.hosts ?? []) args.push(`--host-record=${[name, ...addresses].join(',')}`);
+  for (const { name, text } of zone.txt ?? []) {
+    if (text.includes(',')) throw new Error(`dnsmasq cannot serve a TXT string with a comma: ${text}`);
+    args.push(`--txt-record=${name},${text}`);
+  }
+  for (const { address, name } of zone.ptr ?? []) args.push(`--ptr-record=${reverseName(address)},${name}`);
   return args;
 }
 

@@ -68,7 +68,7 @@ t.test('queue retry ID, then queue retry --all; status --json shows the depth', 
 
   const mx = await startDumpSink(t, { host: MX, port: w.port, hostname: 'mx.remote.test' });
   if (!mx) return;
-  const retried = await app.cli(['queue', 'retry', first!.id]);
+  const retried = await app.cli(['queue', 'retry', first!.id, '--json']);
   t.equal(retried.code, 0, retried.stderr);
   t.same(JSON.parse(retried.stdout), { entries: 1 });
   await waitForLog(app, 'recipient delivered');
@@ -78,7 +78,7 @@ t.test('queue retry ID, then queue retry --all; status --json shows the depth', 
   t.same(mx.mails().map((m) => m.subject), ['for carol@remote.test']);
   t.match(await status(app), { queue: { messages: 2, recipients: 2, deferred: 2 }, delivery: { lastDeliveryAt: /^\d{4}-/ } });
 
-  const all = await app.cli(['queue', 'retry', '--all']);
+  const all = await app.cli(['queue', 'retry', '--all', '--json']);
   t.equal(all.code, 0, all.stderr);
   t.same(JSON.parse(all.stdout), { entries: 2 });
   await waitForEmptyQueue(app);
