@@ -1,7 +1,7 @@
 // Contracts between subsystems. Implementations live in store/ (and later mailbox/); consumers
 // (smtp/, queue/, delivery/, web/, admin/) depend on these alone.
 import type { Readable } from 'node:stream';
-import type { Alias, DeliveryOutcome, MailboxEntry, QueueEntry, RecipientDsn, Resolution, StoredMessage, UserSummary, User } from './types.js';
+import type { Alias, DeliveryOutcome, Folder, FolderChange, FolderEntry, MailboxEntry, QueueEntry, QuotaUsage, RecipientDsn, Resolution, StoredMessage, UserSummary, User } from './types.js';
 
 export interface Directory {
   listDomains(): Promise<string[]>;
@@ -168,4 +168,69 @@ export interface QueueControl {
   remove(id: string): Promise<void>;
   /** Gives up on an entry's pending recipients now, with a DSN to the sender. */
   bounce(id: string): Promise<void>;
+}
+
+/**
+ * Reads a message once, chunk by chunk, as it is written into the store, and says what it found (the
+ * MIME index of mailbox/mime). The store keeps the result with the message (JSON) and never looks
+ * inside it; main.ts gives the store a factory. It must never throw on any input and never keep the
+ * message's bytes.
+ */
+export interface MessageIndexer {
+  write(chunk: Buffer): void;
+  /** The index, a plain JSON value. */
+  end(): unknown;
+}
+export type MessageIndexerFactory = () => MessageIndexer;
+
+/**
+ * The folders of every user and the messages in them: what the IMAP and POP3 backends (mailbox/) are
+ * built on. Each method that changes something is one durable, atomic batch, announced through
+ * onChange() once written. Errors a client can act on are LetterboxErrors: NOT_FOUND (no such folder
+ * or user), ALREADY_EXISTS, INVALID (a name or an operation that cannot be: deleting INBOX), TOO_LARGE
+ * (over quota: `details` says which). Every user has the six default folders (made at the first call
+ * that needs them, and by the schema migration).
+ */
+export interface FolderStore {
+  listFolders(user: string): Promise<Folder[]>;
+  getFolder(user: string, name: string): Promise<Folder | null>;
+  createFolder(user: string, name: string, specialUse?: string | null): Promise<Folder>;
+  /** Deletes the folder and its messages (not its children: RFC 3501 6.3.4 leaves them). Not INBOX. */
+  deleteFolder(user: string, name: string): Promise<void>;
+  /**
+   * Renames the folder and every folder under it (RFC 3501 6.3.5), keeping their ids and UIDVALIDITY.
+   * Renaming INBOX moves its messages into a new folder of that name and leaves INBOX empty.
+   */
+  renameFolder(user: string, from: string, to: string): Promise<void>;
+  setSubscribed(user: string, name: string, subscribed: boolean): Promise<void>;
+  /** Every entry of a folder, in UID order. */
+  listEntries(folderId: string): Promise<FolderEntry[]>;
+  /** The indexes of messages (what the MessageIndexer made), null where a message has none or is gone. */
+  messageIndexes(messageIds: readonly string[]): Promise<(unknown | null)[]>;
+  /** A message's bytes from `start` to `end` (exclusive; default the whole), reading only the chunks that hold them. */
+  readMessage(messageId: string, range?: { start: number; end: number }): Readable;
+  /**
+   * Commits a message being written (see MailStore.createMessage) into one folder, with its flags and
+   * internal date (RFC 3501 6.3.11). Refused with TOO_LARGE when it would pass the user's quota.
+   */
+  append(user: string, folder: string, writer: MessageWriter, options: { flags: string[]; internalDate?: number }): Promise<{ folder: Folder; entry: FolderEntry }>;
+  /**
+   * Sets the flags of entries, each to the whole list given, with a new MODSEQ for each entry that
+   * changed. `unchangedSince` (RFC 7162 3.1.3): entries whose MODSEQ is higher are left alone and listed
+   * in `conflicts`. UIDs no longer in the folder are skipped. `origin` is passed on in the change.
+   */
+  setFlags(folderId: string, changes: readonly { uid: number; flags: string[] }[], options?: { unchangedSince?: number; origin?: unknown }): Promise<{ changed: FolderEntry[]; conflicts: number[] }>;
+  /** Removes entries (releasing their messages); returns the UIDs that were there. */
+  expunge(folderId: string, uids: readonly number[]): Promise<number[]>;
+  /**
+   * Copies entries into another folder of the same user, flags and internal date kept, new UIDs in
+   * order (RFC 4315 COPYUID); with `move`, removes them from the source in the same batch (RFC 6851).
+   * Refused with TOO_LARGE when the copies would pass the quota (a move never does).
+   */
+  copy(folderId: string, uids: readonly number[], targetFolderId: string, move: boolean): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+  /** UIDs expunged with a MODSEQ above `modseq` (RFC 7162 3.2.5.1 VANISHED (EARLIER)); may list more. */
+  vanishedSince(folderId: string, modseq: number): Promise<number[]>;
+  usage(user: string): Promise<QuotaUsage>;
+  /** Called after each durable change; returns the function that stops it. Listeners must not throw. */
+  onChange(listener: (change: FolderChange) => void): () => void;
 }

@@ -133,3 +133,61 @@ export interface StoreCheckReport {
   /** `user mailbox` whose counters were corrected. */
   countersFixed: string[];
 }
+
+/**
+ * A user's folder (an IMAP mailbox; "mailbox" in this code means the user's whole account of folders).
+ * Every user has INBOX, Sent, Drafts, Trash, Junk and Archive (RFC 6154 SPECIAL-USE); `/` separates levels.
+ */
+export interface Folder {
+  /** Immutable; keys the folder's entries, so a RENAME rewrites one record, not every message. */
+  id: string;
+  user: string;
+  /** Full name, levels joined with `/`, as UTF-8 text; INBOX is always spelled `INBOX`. */
+  name: string;
+  /** RFC 3501 2.3.1.1; a folder deleted and made again under the same name gets a new one. */
+  uidValidity: number;
+  uidNext: number;
+  /** RFC 7162 3.1.1: the highest MODSEQ of any change in the folder (1 for a new, empty folder). */
+  highestModseq: number;
+  messages: number;
+  /** Messages without `\Seen`, kept as a counter so STATUS (UNSEEN) needs no scan. */
+  unseen: number;
+  bytes: number;
+  /** RFC 6154 attribute (`\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`) or null. */
+  specialUse: string | null;
+  subscribed: boolean;
+}
+
+/** One message in one folder. */
+export interface FolderEntry {
+  uid: number;
+  messageId: string;
+  size: number;
+  /** System flags (`\Seen`, `\Answered`, `\Flagged`, `\Deleted`, `\Draft`) and keywords, as set; never `\Recent`. */
+  flags: string[];
+  /** ms since the epoch (RFC 3501 2.3.3). */
+  internalDate: number;
+  /** RFC 7162 3.1: the MODSEQ of the entry's last change. */
+  modseq: number;
+}
+
+/** A user's use of their quota (RFC 9208 STORAGE and MESSAGE), over every folder. */
+export interface QuotaUsage {
+  bytes: number;
+  messages: number;
+  /** Bytes; 0 means no limit. */
+  quota: number;
+}
+
+/**
+ * What changed in a folder, announced after the batch that made the change is durable. Every change to
+ * a folder comes through here, whoever made it (SMTP delivery, an IMAP or POP3 session, a DSN, an
+ * administrator), in the order the batches were written.
+ */
+export type FolderChange =
+  | { kind: 'appended'; user: string; folderId: string; entries: FolderEntry[]; uidNext: number; highestModseq: number }
+  /** `origin`: what the caller of setFlags passed, so a session can tell its own changes. */
+  | { kind: 'flags'; user: string; folderId: string; entries: FolderEntry[]; highestModseq: number; origin?: unknown }
+  | { kind: 'expunged'; user: string; folderId: string; uids: number[]; highestModseq: number }
+  | { kind: 'renamed'; user: string; folderId: string; name: string }
+  | { kind: 'deleted'; user: string; folderId: string };
