@@ -15,7 +15,9 @@ import { closest, commandHelp, didYouMean, findCommand, unknownCommand, usage } 
 import { chooseLogFormat, createLogger, type LogFormat } from './log.js';
 import { doctorSetup, relayTester, startAppliance, storePath } from './main.js';
 import { readCaOption } from './admin/relay.js';
+import { parseQuotaSize } from './admin/quota-size.js';
 import { Store } from './store/index.js';
+import { MimeIndexer } from './mailbox/mime/index.js';
 import type { DeliveryOutcome, StoreCheckReport } from './core/types.js';
 import type { DoctorReport } from './admin/doctor/index.js';
 import { OfflineQueue } from './queue/operations.js';
@@ -112,6 +114,12 @@ async function toOperation(args: Parsed): Promise<{ op: string; params: AdminPar
       return { op: `user.${verb}`, params: { address: one('ADDRESS'), password: await readPassword(args.passwordStdin) } };
     case 'user del':
       return { op: 'user.del', params: { address: one('ADDRESS') } };
+    case 'user quota': {
+      if (rest.length !== 2 || !rest[0] || !rest[1]) throw new UsageError('user quota takes ADDRESS and SIZE (500M, 2G, or none)', 'user quota');
+      const quota = parseQuotaSize(rest[1]);
+      if (quota === null) throw new UsageError(`not a size: ${rest[1]} (bytes, or 500M, 2G, or none)`, 'user quota');
+      return { op: 'user.quota', params: { address: rest[0], quota } };
+    }
     case 'alias add':
       if (rest.length < 2) throw new UsageError('alias add takes ALIAS and at least one TARGET', 'alias add');
       return { op: 'alias.add', params: { alias: rest[0], targets: rest.slice(1) } };
@@ -149,7 +157,7 @@ async function runAdmin(config: Config, op: string, params: AdminParams): Promis
   const viaService = await callAdminSocket(adminSocketPath(config.dataDir), op, params);
   if (viaService) return viaService.result;
   await prepareDataDir(config.dataDir);
-  const store = await Store.open(storePath(config.dataDir));
+  const store = await Store.open(storePath(config.dataDir), { indexer: () => new MimeIndexer() });
   try {
     const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
     const queue = new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock);

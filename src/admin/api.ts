@@ -40,6 +40,12 @@ export function text(params: AdminParams, name: string): string {
   return value;
 }
 
+function quotaBytes(params: AdminParams): number {
+  const value = params.quota;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new LetterboxError('INVALID', 'missing quota');
+  return value;
+}
+
 function texts(params: AdminParams, name: string): string[] {
   const value = params[name];
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) throw new LetterboxError('INVALID', `missing ${name}`);
@@ -54,6 +60,7 @@ export const operations: Record<string, Operation> = {
   'user.del': async (ctx, p) => ctx.directory.deleteUser(text(p, 'address')),
   'user.passwd': async (ctx, p) => ctx.directory.setPassword(text(p, 'address'), text(p, 'password')),
   'user.list': async (ctx) => ctx.directory.listUsers(),
+  'user.quota': async (ctx, p) => ctx.directory.setQuota(text(p, 'address'), quotaBytes(p)),
   'alias.add': async (ctx, p) => ctx.directory.addAlias(text(p, 'alias'), texts(p, 'targets')),
   'alias.del': async (ctx, p) => ctx.directory.deleteAlias(text(p, 'alias')),
   'alias.list': async (ctx) => ctx.directory.listAliases(),

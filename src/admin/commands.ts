@@ -47,6 +47,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'domain list', summary: 'the domains this box receives mail for', options: ['json'] },
   { name: 'user add', args: 'ADDRESS', summary: 'add a mailbox (asks for its password twice)', options: ['password-stdin', 'json'] },
   { name: 'user passwd', args: 'ADDRESS', summary: 'change a mailbox\'s password', options: ['password-stdin', 'json'] },
+  { name: 'user quota', args: 'ADDRESS SIZE', summary: 'limit the space a mailbox\'s mail may take (500M, 2G, or none)', options: ['json'] },
   { name: 'user del', args: 'ADDRESS', summary: 'delete a mailbox and its mail', options: ['json'] },
   { name: 'user list', summary: 'every mailbox with its message count, space used and quota', options: ['json'] },
   { name: 'alias add', args: 'ALIAS TARGET...', summary: 'deliver mail for ALIAS (or @domain, a catch-all) to the targets', options: ['json'] },

@@ -59,6 +59,10 @@ export function checkLines(report: StoreCheckReport): string[] {
   if (report.unreferenced > 0) lines.push(`deleted ${report.unreferenced} messages that no mailbox or queue entry pointed at`);
   if (report.referenceCountsFixed > 0) lines.push(`corrected the reference count of ${report.referenceCountsFixed} messages`);
   for (const m of report.countersFixed) lines.push(`corrected the message count and size of ${m}`);
+  if (report.orphanEntries > 0) lines.push(`deleted ${report.orphanEntries} folder entries that belonged to no folder`);
+  if (report.staleIndexes > 0) lines.push(`deleted ${report.staleIndexes} indexes of messages that are gone`);
+  if (report.reindexed > 0) lines.push(`indexed ${report.reindexed} messages that had no index`);
+  if (report.unindexed > 0) lines.push(`${report.unindexed} messages in folders have no index (the check had no indexer)`);
   lines.push(report.consistent ? 'the store is consistent' : 'the store was repaired');
   return lines;
 }

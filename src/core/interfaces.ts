@@ -12,8 +12,15 @@ export interface Directory {
   addUser(address: string, password: string, quota?: number): Promise<User>;
   deleteUser(address: string): Promise<void>;
   setPassword(address: string, password: string): Promise<void>;
+  /** Bytes over every folder of the user; 0 removes the limit. NOT_FOUND for nobody of that address. */
+  setQuota(address: string, quota: number): Promise<void>;
   getUser(address: string): Promise<User | null>;
   listUsers(): Promise<UserSummary[]>;
+  /**
+   * A user's use of their quota over every folder (null for nobody of that address), for SMTP to refuse
+   * mail for a full mailbox at RCPT. Optional: without it, nothing is refused for quota.
+   */
+  quotaState?(address: string): Promise<QuotaUsage | null>;
 
   addAlias(alias: string, targets: string[]): Promise<Alias>;
   deleteAlias(alias: string): Promise<void>;
@@ -59,6 +66,7 @@ export interface CommitResult {
  */
 export interface MessageWriter {
   readonly messageId: string;
+  /** Octets stored so far: a bare LF written becomes CRLF in the store (core/line-ends.ts), unless created `binary`. */
   readonly size: number;
   write(chunk: Buffer): Promise<void>;
   commit(disposition: Disposition): Promise<CommitResult>;
@@ -101,7 +109,11 @@ export interface MailIntake {
 }
 
 export interface MailStore {
-  createMessage(): Promise<MessageWriter>;
+  /**
+   * `binary`: the bytes are kept exactly as written (an IMAP APPEND sent as a literal8, RFC 3516 4.4,
+   * whose binary parts a line-end conversion would corrupt); otherwise bare LF becomes CRLF.
+   */
+  createMessage(options?: { binary?: boolean }): Promise<MessageWriter>;
   getMessage(messageId: string): Promise<StoredMessage | null>;
   /** Streams a stored message's bytes chunk by chunk. */
   openMessage(messageId: string): Readable;
@@ -194,12 +206,19 @@ export type MessageIndexerFactory = () => MessageIndexer;
 export interface FolderStore {
   listFolders(user: string): Promise<Folder[]>;
   getFolder(user: string, name: string): Promise<Folder | null>;
+  /**
+   * Makes an empty folder, and its missing superiors (RFC 3501 6.3.3: `a/b/c` makes `a` and `a/b`).
+   * Names are refused with INVALID when empty, with an empty level (`a//b`), a leading or trailing `/`,
+   * NUL, CR or LF, a level over 255 bytes of UTF-8, or more than 20 levels.
+   */
   createFolder(user: string, name: string, specialUse?: string | null): Promise<Folder>;
   /** Deletes the folder and its messages (not its children: RFC 3501 6.3.4 leaves them). Not INBOX. */
   deleteFolder(user: string, name: string): Promise<void>;
   /**
-   * Renames the folder and every folder under it (RFC 3501 6.3.5), keeping their ids and UIDVALIDITY.
-   * Renaming INBOX moves its messages into a new folder of that name and leaves INBOX empty.
+   * Renames the folder and every folder under it (RFC 3501 6.3.5), keeping their ids and UIDVALIDITY,
+   * announced `renamed` for each. Renaming INBOX moves its messages into a new folder of that name (new
+   * id, UIDs from 1, flags and dates kept) and leaves INBOX empty with its inferiors where they were,
+   * announced as `expunged` on INBOX and `appended` on the new folder.
    */
   renameFolder(user: string, from: string, to: string): Promise<void>;
   setSubscribed(user: string, name: string, subscribed: boolean): Promise<void>;
@@ -207,6 +226,15 @@ export interface FolderStore {
   listEntries(folderId: string): Promise<FolderEntry[]>;
   /** The indexes of messages (what the MessageIndexer made), null where a message has none or is gone. */
   messageIndexes(messageIds: readonly string[]): Promise<(unknown | null)[]>;
+  /**
+   * Small digests a backend made of messages' indexes (the IMAP backend: the rendered ENVELOPE), null
+   * where none was saved. A cache kept beside the index, so a client's sync reads a few hundred bytes
+   * per message rather than its whole index; deleted with the message. Optional: a store without it
+   * makes the backend read the indexes.
+   */
+  messageSummaries?(messageIds: readonly string[]): Promise<(string | null)[]>;
+  /** Saves digests (text, kept as given) for messages still stored; those of messages gone meanwhile are skipped. */
+  saveSummaries?(summaries: readonly { messageId: string; summary: string }[]): Promise<void>;
   /** A message's bytes from `start` to `end` (exclusive; default the whole), reading only the chunks that hold them. */
   readMessage(messageId: string, range?: { start: number; end: number }): Readable;
   /**

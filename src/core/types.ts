@@ -130,8 +130,16 @@ export interface StoreCheckReport {
   /** Messages nobody pointed at, deleted. */
   unreferenced: number;
   referenceCountsFixed: number;
-  /** `user mailbox` whose counters were corrected. */
+  /** `user folder` whose counters (messages, unseen, bytes, uidNext, highestModseq) were corrected. */
   countersFixed: string[];
+  /** Folder entries (and vanished UIDs) of no folder, deleted. */
+  orphanEntries: number;
+  /** Indexes of messages that are gone, deleted. */
+  staleIndexes: number;
+  /** Messages in a folder that had no index and were indexed by the check. */
+  reindexed: number;
+  /** Messages in a folder without an index that stay so (no indexer was given to the check). */
+  unindexed: number;
 }
 
 /**

@@ -8,7 +8,8 @@ import type { EventBus } from '../core/events.js';
 import { headerValues, rfc5322Date } from '../core/rfc5322.js';
 import { HeaderEditor } from './headers.js';
 import { ClientGone } from './boundary.js';
-import { replies, reply } from './replies.js';
+import { replies, reply, SmtpReply } from './replies.js';
+import { withoutTooSmallMailboxes } from './quota.js';
 import { reserveReached } from './storage.js';
 import type { SessionState } from './session.js';
 
@@ -75,7 +76,8 @@ export async function receiveMessage(stream: SMTPServerDataStream, session: SMTP
     if (failure !== undefined) throw failure;
     checkHops(editor);
     if (state.user) await checkSubmittedAuthors(editor, state.user, ctx.directory);
-    const message = newMessage(session, state);
+    const message = withoutTooSmallMailboxes(newMessage(session, state), writer.size, state.quotas, state.log);
+    if (message instanceof SmtpReply) throw message;
     const result = await ctx.intake.commit(writer, message);
     const local = [...new Set(message.recipients.flatMap((r) => r.route.local))];
     const remote = [...new Set(message.recipients.flatMap((r) => r.route.remote))];

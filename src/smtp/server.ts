@@ -3,12 +3,12 @@
 // from the first byte. Limits per client address and on failed logins apply to all of them; failed
 // logins are counted by the process's one LoginGuard (core/login-guard.ts), shared with the services
 // to come. What clients do is logged through ClientNotices (notices.ts), rate-limited per address.
-import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import type { Authenticator, Directory, MailIntake, MailStore } from '../core/interfaces.js';
 import type { EventBus } from '../core/events.js';
-import { isLetterboxError } from '../core/errors.js';
 import type { LoginGuard } from '../core/login-guard.js';
+import { guardedLogin } from '../core/guarded-login.js';
 import { connectionOf, observe } from './connection-hooks.js';
 import { SessionClock } from './deadlines.js';
 import { ConnectionGate } from './gate.js';
@@ -16,6 +16,7 @@ import { ClientNotices, clientFault, type NoticeKind } from './notices.js';
 import { checkSender, routeRecipient } from './policy.js';
 import { receiveMessage } from './receive.js';
 import { roomForMessage } from './storage.js';
+import { withoutFullMailboxes } from './quota.js';
 import { answer } from './boundary.js';
 import { replies, SmtpReply } from './replies.js';
 import { attachState, sessionState, type Listener, type SessionState } from './session.js';
@@ -213,7 +214,7 @@ export class SmtpService {
       onMailFrom: (address, session, callback) => {
         const state = sessionState(session);
         answer(async () => {
-          const declared = address.args && address.args.SIZE ? Number(address.args.SIZE) || undefined : undefined;
+          const declared = declaredSize(session, address);
           if (!(await roomForMessage(deps.store, settings.maxMessageSize, declared))) {
             state.log.warn({ declared }, 'refused a message: the disk is nearly full');
             throw replies.insufficientStorage();
@@ -225,7 +226,8 @@ export class SmtpService {
       onRcptTo: (address, session, callback) => {
         const state = sessionState(session);
         answer(async () => {
-          const route = await routeRecipient(deps.directory, deps.intake, state, address.address, settings.hostname);
+          const found = await routeRecipient(deps.directory, deps.intake, state, address.address, settings.hostname);
+          const route = found instanceof SmtpReply ? found : await withoutFullMailboxes(deps.directory, found, address.address, declaredSize(session), state.quotas, state.log);
           if (route instanceof SmtpReply) {
             state.note('recipient', { rcpt: address.address, reply: route.message }, 'recipient refused');
             deps.bus.emit('smtp.rejected', { port: endpoint.port, reason: route.message, remoteAddress: session.remoteAddress });
@@ -245,6 +247,7 @@ export class SmtpService {
               return await receiving;
             } finally {
               state.routes.clear();
+              state.quotas.clear();
               if (this.stopping) setImmediate(() => this.running.forEach(({ server }) => this.closeIdle(server)));
             }
           },
@@ -264,7 +267,7 @@ export class SmtpService {
     const connection = server && connectionOf(server, session);
     const clock = connection && new SessionClock(connection, this.settings, (what) => note('deadline', {}, `closed the connection: ${what}`));
     if (connection && clock) observe(connection, clock);
-    attachState(session, { log, note, listener: endpoint.listener, routes: new Map(), unknownRecipients: 0, authFailures: 0, ...(clock ? { clock } : {}), ...(connection ? { connection } : {}) });
+    attachState(session, { log, note, listener: endpoint.listener, routes: new Map(), quotas: new Map(), unknownRecipients: 0, authFailures: 0, ...(clock ? { clock } : {}), ...(connection ? { connection } : {}) });
     if (endpoint.listener === 'submission' && !session.secure) session.disabledCommands = ['AUTH'];
     if (this.stopping) return callback(replies.shuttingDown());
     log.debug({ remoteAddress: session.remoteAddress, port: endpoint.port }, 'connected');
@@ -303,32 +306,22 @@ export class SmtpService {
   private async onAuth(username: string, password: string, session: SMTPServerSession): Promise<string> {
     const state = sessionState(session);
     const client = session.remoteAddress;
-    const admission = this.deps.loginGuard.begin(client, username);
-    if (!admission.admitted) {
-      state.authFailures += 1;
-      state.note('auth', { username, limit: admission.refused }, 'AUTH refused: too many failures');
-      throw replies.authThrottled();
+    const login = await guardedLogin(this.deps.loginGuard, this.deps.authenticator, client, username, password);
+    switch (login.outcome) {
+      case 'refused':
+        state.authFailures += 1;
+        state.note('auth', { username, limit: login.limit }, 'AUTH refused: too many failures');
+        throw replies.authThrottled();
+      case 'busy':
+        state.note('busy', {}, 'AUTH refused: too many password checks waiting');
+        throw replies.authUnavailable();
+      case 'wrong':
+        state.authFailures += 1;
+        state.note('auth', { username, delayMs: login.delayMs }, 'AUTH failed');
+        this.deps.bus.emit('auth.failed', { service: SERVICE_NAMES[state.listener], remoteAddress: client, username });
+        throw replies.authFailed();
     }
-    const { attempt } = admission;
-    let user: string | null;
-    try {
-      user = await this.deps.authenticator.authenticate(username, password);
-    } catch (err) {
-      attempt.abandoned();
-      // Too many password checks waiting already (store/passwords.ts): a temporary refusal, no stack.
-      if (!isLetterboxError(err, 'BUSY')) throw err;
-      state.note('busy', {}, 'AUTH refused: too many password checks waiting');
-      throw replies.authUnavailable();
-    }
-    if (!user) {
-      const delay = attempt.failed();
-      state.authFailures += 1;
-      state.note('auth', { username, delayMs: delay }, 'AUTH failed');
-      this.deps.bus.emit('auth.failed', { service: SERVICE_NAMES[state.listener], remoteAddress: client, username });
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      throw replies.authFailed();
-    }
-    attempt.succeeded();
+    const { user } = login;
     state.user = user;
     state.log.info({ user }, 'authenticated');
     return user;
@@ -340,4 +333,11 @@ interface IdleCandidate {
   _handlerPending?: boolean;
   send(code: number, text: string): void;
   close(): void;
+}
+
+/** RFC 1870: the SIZE= a client declared on MAIL FROM (of `address` while MAIL FROM runs, else of the session's). */
+function declaredSize(session: SMTPServerSession, address?: SMTPServerAddress): number | undefined {
+  const from = address ?? (session.envelope.mailFrom || undefined);
+  const args = from?.args as Record<string, string> | false | undefined;
+  return args && args.SIZE ? Number(args.SIZE) || undefined : undefined;
 }

@@ -16,6 +16,8 @@ export interface SessionState {
   user?: string;
   /** Where each accepted recipient goes, by the address as given in RCPT TO. */
   routes: Map<string, Resolution>;
+  /** The quota (bytes) of each local mailbox with one that RCPT TO reached, for the end of DATA (quota.ts). */
+  quotas: Map<string, number>;
   /** RCPT TO refused as unknown on this connection (directory harvesting). */
   unknownRecipients: number;
   /** AUTH commands refused on this connection (wrong password, or refused by the login guard). */

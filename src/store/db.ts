@@ -8,8 +8,16 @@
 //   domains      <domain>          -> {addedAt}      domains this box receives mail for
 //   users        <address>         -> UserRecord     password hash (scrypt, parameters included), quota
 //   aliases      <alias|@domain>   -> {targets[]}    aliases; `@domain` is the domain's catch-all
-//   mailboxes    <user>\0<name>    -> MailboxRecord  uidValidity, uidNext, message count, bytes
-//   entries      <user>\0<name>\0<uid, 10 digits> -> MailboxEntry   one message in one mailbox
+//   folders      <user>\0<name>    -> FolderRecord   id, uidValidity, uidNext, highestModseq, messages,
+//                                                    unseen, bytes, specialUse, subscribed (name: levels
+//                                                    joined with `/`, INBOX spelled `INBOX`)
+//   entries      <folderId>\0<uid, 10 digits> -> FolderEntryRecord   one message in one folder, its
+//                                                    flags, internal date and MODSEQ (RFC 7162)
+//   vanished     <folderId>\0<uid, 10 digits> -> number  MODSEQ of the expunge of that UID (QRESYNC)
+//   indexes      <messageId>       -> JSON           what the MessageIndexer made of the message
+//   summaries    <messageId>       -> text           a backend's small digest of the index (the IMAP
+//                                                    ENVELOPE), saved the first time it is made; a cache:
+//                                                    deleted with the message, made again when missing
 //   messages     <messageId>       -> MessageRecord  size, chunk count, reference count
 //   bodies       <messageId>\0<chunk, 8 hex digits> -> bytes   the message, CHUNK_SIZE at a time
 //   pending      <messageId>       -> {startedAt}    chunks being written for a message not yet committed
@@ -17,6 +25,13 @@
 //   counters     <name>            -> number         statistics (received, delivered, bounced ...)
 //   damaged      <messageId>       -> DamagedRecord  a message `letterbox check` found incomplete, set
 //                                                    aside with what pointed at it (its bodies are kept)
+//   meta         uidValidity       -> number         the last UIDVALIDITY given out, so that a folder
+//                                                    made again under a name never reuses one
+//
+// Schema history: version 1 kept one INBOX per user, `mailboxes` <user>\0<name> -> {uidValidity,
+// uidNext, messages, bytes} and `entries` <user>\0<name>\0<uid> -> {messageId, size, flags,
+// internalDate}. Version 2 (migrate-v2.ts) turned those into folders and folder entries; the
+// `mailboxes` key space is read only by that migration and is empty afterwards.
 //
 // Durability (principle 1: nothing is acknowledged that a power cut can take back). Every write is
 // a synced batch: LevelDB fdatasyncs its log before the write resolves. That alone is not enough, and
@@ -35,16 +50,21 @@
 // a stop that was not clean (`meta/running` still set), check.ts verifies every message whole before
 // the services start; `letterbox check` does the same on demand.
 //
-// A message delivered to several mailboxes and the queue is stored once; MessageRecord.refs counts
-// the mailbox entries and queue entries that point at it, and the bodies go when it reaches zero.
+// A message delivered to several folders (of one user or several) and the queue is stored once;
+// MessageRecord.refs counts the folder entries and queue entries that point at it, and its bodies and
+// index go when it reaches zero. Folder records are few and are all held in memory (folder-table.ts),
+// kept in step by the write lane, so LIST, STATUS and quota questions read no disk.
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
 import { syncDirectory, syncFile } from '../core/durable-files.js';
 import { LetterboxError } from '../core/errors.js';
+import type { MessageIndexerFactory } from '../core/interfaces.js';
+import { Batch } from './batch.js';
+import { migrateToFolders } from './migrate-v2.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const CHUNK_SIZE = 64 * 1024;
 // LevelDB's memtable (4 MiB by default) is held twice while it is flushed; message chunks pass straight
 // through it, so a smaller one keeps a Pi's memory for mail rather than for the write buffer.
@@ -65,8 +85,14 @@ export interface Sublevels {
   domains: JsonSublevel;
   users: JsonSublevel;
   aliases: JsonSublevel;
+  /** Schema 1 only: read by the migration to schema 2. */
   mailboxes: JsonSublevel;
+  folders: JsonSublevel;
   entries: JsonSublevel;
+  vanished: JsonSublevel;
+  indexes: JsonSublevel;
+  /** Backends' digests of indexes (FolderStore.saveSummaries): a cache beside `indexes`. */
+  summaries: JsonSublevel;
   messages: JsonSublevel;
   bodies: BytesSublevel;
   pending: JsonSublevel;
@@ -75,8 +101,18 @@ export interface Sublevels {
   damaged: JsonSublevel;
 }
 
-/** Upgrades from version N to N+1, each one atomic batch; index 0 upgrades 1 -> 2. */
-const MIGRATIONS: ((db: Level<string, Json>, sub: Sublevels) => Promise<void>)[] = [];
+/**
+ * Upgrades from version N to N+1: each fills one batch, written atomically and synced together with
+ * the new version number, so a store is wholly of one version whatever instant a crash comes at.
+ * Index 0 upgrades 1 -> 2.
+ */
+type Migration = (sub: Sublevels, batch: Batch, options: OpenOptions) => Promise<void>;
+const MIGRATIONS: Migration[] = [migrateToFolders];
+
+export interface OpenOptions {
+  /** Indexes each message as it is written (and those a migration finds). */
+  indexer?: MessageIndexerFactory;
+}
 
 export interface OpenDb {
   db: Level<string, Json>;
@@ -86,7 +122,7 @@ export interface OpenDb {
 // writeBufferSize is classic-level's (LevelDB) option; `level`'s types list only the common ones.
 const OPTIONS = { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_SIZE } as { valueEncoding: 'json' };
 
-export async function openDb(location: string): Promise<OpenDb> {
+export async function openDb(location: string, options: OpenOptions = {}): Promise<OpenDb> {
   if (!(await isStore(location))) await createStore(location);
   const db = new Level<string, Json>(location, OPTIONS);
   try {
@@ -106,7 +142,12 @@ export async function openDb(location: string): Promise<OpenDb> {
     users: json('users'),
     aliases: json('aliases'),
     mailboxes: json('mailboxes'),
+    folders: json('folders'),
     entries: json('entries'),
+    vanished: json('vanished'),
+    indexes: json('indexes'),
+    // Text as the backend gave it: neither parsed nor serialised on the way (read in thousands by a sync).
+    summaries: db.sublevel<string, Json>('summaries', { valueEncoding: 'utf8' }),
     messages: json('messages'),
     bodies: bytesSublevel(db),
     pending: json('pending'),
@@ -114,7 +155,7 @@ export async function openDb(location: string): Promise<OpenDb> {
     counters: json('counters'),
     damaged: json('damaged'),
   };
-  await migrate(db, sub);
+  await migrate(db, sub, options);
   return { db, sub };
 }
 
@@ -147,7 +188,7 @@ async function createStore(location: string): Promise<void> {
   await syncDirectory(dirname(location));
 }
 
-async function migrate(db: Level<string, Json>, sub: Sublevels): Promise<void> {
+async function migrate(db: Level<string, Json>, sub: Sublevels, options: OpenOptions): Promise<void> {
   let version = (await sub.meta.get('schema')) as number | undefined;
   if (version === undefined) {
     await db.batch([{ type: 'put', sublevel: sub.meta, key: 'schema', value: SCHEMA_VERSION }] as never, { sync: true });
@@ -159,8 +200,10 @@ async function migrate(db: Level<string, Json>, sub: Sublevels): Promise<void> {
   while (version < SCHEMA_VERSION) {
     const step = MIGRATIONS[version - 1];
     if (!step) throw new LetterboxError('STORE_FAILED', `no migration from schema version ${version}`);
-    await step(db, sub);
+    const batch = new Batch(db);
+    await step(sub, batch, options);
     version += 1;
-    await db.batch([{ type: 'put', sublevel: sub.meta, key: 'schema', value: version }] as never, { sync: true });
+    batch.put(sub.meta, 'schema', version);
+    await batch.write(true);
   }
 }

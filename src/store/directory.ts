@@ -4,12 +4,12 @@ import { isValidDomain, isValidMailboxAddress, normalizeAddress, normalizeDomain
 import { LetterboxError } from '../core/errors.js';
 import { checkNewPassword } from '../core/passwords.js';
 import type { Authenticator, Directory } from '../core/interfaces.js';
-import type { Alias, Resolution, User, UserSummary } from '../core/types.js';
+import type { Alias, QuotaUsage, Resolution, User, UserSummary } from '../core/types.js';
 import type { Sublevels } from './db.js';
-import { SEP } from './ids.js';
+import type { StoreFolders } from './folders.js';
 import type { WriteLane } from './lane.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { AliasRecord, MailboxRecord, UserRecord } from './records.js';
+import type { AliasRecord, UserRecord } from './records.js';
 
 const MAX_ALIAS_DEPTH = 8;
 
@@ -17,6 +17,7 @@ export class StoreDirectory implements Directory, Authenticator {
   constructor(
     private readonly sub: Sublevels,
     private readonly lane: WriteLane,
+    private readonly folders: StoreFolders,
   ) {}
 
   async listDomains(): Promise<string[]> {
@@ -57,7 +58,7 @@ export class StoreDirectory implements Directory, Authenticator {
     const record: UserRecord = { address: name, passwordHash: await hashPassword(password), quota, createdAt: Date.now() };
     await this.lane.run(async (txn) => {
       txn.batch.put(this.sub.users, name, record);
-      await txn.mailbox(name, 'INBOX');
+      txn.ensureDefaultFolders(name);
     });
     return { address: name, quota, createdAt: record.createdAt };
   }
@@ -67,13 +68,7 @@ export class StoreDirectory implements Directory, Authenticator {
     if (!(await this.getUser(name))) throw new LetterboxError('NOT_FOUND', `no such mailbox: ${name}`);
     await this.lane.run(async (txn) => {
       txn.batch.del(this.sub.users, name);
-      for await (const [key, entry] of this.sub.entries.iterator({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
-        txn.batch.del(this.sub.entries, key);
-        await txn.releaseMessage((entry as { messageId: string }).messageId);
-      }
-      for await (const key of this.sub.mailboxes.keys({ gt: `${name}${SEP}`, lt: `${name}${SEP}\uffff` })) {
-        txn.forgetMailbox(name, key.slice(name.length + 1));
-      }
+      await this.folders.dropUser(txn, name);
       // Aliases must not keep pointing at a mailbox that is gone (mail would fall to a catch-all).
       for await (const [alias, record] of this.sub.aliases.iterator()) {
         const targets = (record as AliasRecord).targets.filter((t) => t !== name);
@@ -93,24 +88,44 @@ export class StoreDirectory implements Directory, Authenticator {
     await this.lane.run(async (txn) => void txn.batch.put(this.sub.users, name, { ...record, passwordHash }));
   }
 
+  /** Sets a user's quota in bytes (0: none). */
+  async setQuota(address: string, quota: number): Promise<void> {
+    const name = normalizeAddress(address);
+    if (!Number.isSafeInteger(quota) || quota < 0) throw new LetterboxError('INVALID', `not a quota in bytes: ${quota}`);
+    await this.lane.run(async (txn) => {
+      const record = (await this.sub.users.get(name)) as UserRecord | undefined;
+      if (!record) throw new LetterboxError('NOT_FOUND', `no such mailbox: ${name}`);
+      txn.batch.put(this.sub.users, name, { ...record, quota });
+    });
+  }
+
   async getUser(address: string): Promise<User | null> {
     const record = (await this.sub.users.get(normalizeAddress(address))) as UserRecord | undefined;
     return record ? { address: record.address, quota: record.quota, createdAt: record.createdAt } : null;
   }
 
+  /** Every user with the messages and bytes of all their folders (held in memory: no scan). */
   async listUsers(): Promise<UserSummary[]> {
     const users: UserSummary[] = [];
     for await (const record of this.sub.users.values()) {
       const user = record as UserRecord;
       let messages = 0;
       let bytes = 0;
-      for await (const box of this.sub.mailboxes.values({ gt: `${user.address}${SEP}`, lt: `${user.address}${SEP}\uffff` })) {
-        messages += (box as MailboxRecord).messages;
-        bytes += (box as MailboxRecord).bytes;
+      for (const folder of this.lane.folders.foldersOf(user.address).values()) {
+        messages += folder.messages;
+        bytes += folder.bytes;
       }
       users.push({ address: user.address, quota: user.quota, createdAt: user.createdAt, messages, bytes });
     }
     return users;
+  }
+
+  /** The user's use of their quota over every folder; null for nobody of that address. */
+  async quotaState(address: string): Promise<QuotaUsage | null> {
+    return this.folders.usage(normalizeAddress(address)).catch((err: unknown) => {
+      if (err instanceof LetterboxError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    });
   }
 
   async addAlias(alias: string, targets: string[]): Promise<Alias> {

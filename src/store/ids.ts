@@ -20,3 +20,13 @@ export function chunkKey(messageId: string, index: number): string {
 export function chunkRange(messageId: string): { gt: string; lt: string } {
   return { gt: `${messageId}${SEP}`, lt: `${messageId}${SEP}\uffff` };
 }
+
+/** Key of a folder entry or of a vanished UID: `<folderId>\0<uid, 10 digits>`. */
+export function entryKey(folderId: string, uid: number): string {
+  return `${folderId}${SEP}${uidKey(uid)}`;
+}
+
+/** Key bounds covering every entry (or vanished UID) of a folder. */
+export function folderRange(folderId: string): { gt: string; lt: string } {
+  return { gt: `${folderId}${SEP}`, lt: `${folderId}${SEP}\uffff` };
+}

@@ -3,27 +3,32 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Level } from 'level';
-import type { MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
+import type { FolderStore, MailStore, MessageWriter, QueueStore, SettingsStore } from '../core/interfaces.js';
 import { LetterboxError } from '../core/errors.js';
-import type { MailboxEntry, QueueEntry, StoreCheckReport, StoredMessage } from '../core/types.js';
+import type { Folder, FolderChange, FolderEntry, MailboxEntry, QueueEntry, QuotaUsage, StoreCheckReport, StoredMessage } from '../core/types.js';
 import { makeDirectoryDurably } from '../core/durable-files.js';
 import { checkStore, type CheckOptions } from './check.js';
-import { openDb, type Sublevels } from './db.js';
+import { openDb, type OpenOptions, type Sublevels } from './db.js';
 import { StoreDirectory } from './directory.js';
-import { SEP } from './ids.js';
+import { canonicalName } from './folder-names.js';
+import { FolderTable } from './folder-table.js';
+import { StoreFolders } from './folders.js';
 import { WriteLane } from './lane.js';
 import { ChunkedMessageWriter, openMessage, sweepPending } from './messages.js';
 import { NameSync } from './name-sync.js';
 import { readQueueEntry } from './queue-records.js';
-import type { EntryRecord, MessageRecord } from './records.js';
+import type { MessageRecord } from './records.js';
 
 export { SCHEMA_VERSION, CHUNK_SIZE } from './db.js';
 
 /** Set in `meta` while a service has the store open; still there at the next open after a crash or a cut. */
 const RUNNING = 'running';
 
-export class Store implements MailStore, QueueStore, SettingsStore {
+export type StoreOptions = OpenOptions;
+
+export class Store implements MailStore, QueueStore, SettingsStore, FolderStore {
   readonly directory: StoreDirectory;
+  readonly folders: StoreFolders;
   private running = false;
   private constructor(
     readonly db: Level<string, unknown>,
@@ -34,19 +39,23 @@ export class Store implements MailStore, QueueStore, SettingsStore {
     readonly swept: number,
     /** True when the last service to open the store did not close it (a crash, a kill, a power cut). */
     readonly uncleanStop: boolean,
+    private readonly options: StoreOptions,
   ) {
-    this.directory = new StoreDirectory(sub, lane);
+    this.folders = new StoreFolders(sub, lane);
+    this.directory = new StoreDirectory(sub, lane, this.folders);
   }
 
-  static async open(location: string): Promise<Store> {
+  /** `indexer`: every message written is indexed as it is written (and by the migration, and the check). */
+  static async open(location: string, options: StoreOptions = {}): Promise<Store> {
     // The store itself is made whole under another name and renamed into place (db.ts).
     await makeDirectoryDurably(dirname(location));
-    const { db, sub } = await openDb(location);
+    const { db, sub } = await openDb(location, options);
     const names = new NameSync(location);
     await names.start();
     const swept = await sweepPending(db, sub);
     const uncleanStop = (await sub.meta.get(RUNNING)) !== undefined;
-    return new Store(db, sub, new WriteLane(db, sub, names), names, swept, uncleanStop);
+    const lane = new WriteLane(db, sub, names, await FolderTable.load(sub));
+    return new Store(db, sub, lane, names, swept, uncleanStop, options);
   }
 
   /** Marks the store as in use by a service until close(), so the next open knows whether it stopped cleanly. */
@@ -57,7 +66,7 @@ export class Store implements MailStore, QueueStore, SettingsStore {
 
   /** Verifies the store's invariants and repairs what fails (check.ts). */
   async check(options: CheckOptions): Promise<StoreCheckReport> {
-    return checkStore(this.sub, this.lane, options);
+    return checkStore(this.sub, this.lane, { ...(this.options.indexer ? { indexer: this.options.indexer } : {}), ...options });
   }
 
   async close(): Promise<void> {
@@ -67,8 +76,8 @@ export class Store implements MailStore, QueueStore, SettingsStore {
     await this.db.close();
   }
 
-  async createMessage(): Promise<MessageWriter> {
-    return new ChunkedMessageWriter(this.db, this.sub, this.lane);
+  async createMessage(options: { binary?: boolean } = {}): Promise<MessageWriter> {
+    return new ChunkedMessageWriter(this.db, this.sub, this.lane, this.options.indexer, options.binary === true);
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | null> {
@@ -80,14 +89,11 @@ export class Store implements MailStore, QueueStore, SettingsStore {
     return openMessage(this.sub, messageId);
   }
 
+  /** The entries of one of a user's folders (MailboxEntry is FolderEntry without its MODSEQ). */
   async listMailbox(user: string, mailbox: string): Promise<MailboxEntry[]> {
-    const prefix = `${user}${SEP}${mailbox}${SEP}`;
-    const entries: MailboxEntry[] = [];
-    for await (const [key, value] of this.sub.entries.iterator({ gt: prefix, lt: `${prefix}\uffff` })) {
-      const entry = value as EntryRecord;
-      entries.push({ uid: Number(key.slice(prefix.length)), ...entry });
-    }
-    return entries;
+    const record = this.lane.folders.get(user, canonicalName(mailbox));
+    if (!record) return [];
+    return (await this.folders.listEntries(record.id)).map(({ uid, messageId, size, flags, internalDate }) => ({ uid, messageId, size, flags, internalDate }));
   }
 
   async freeSpace(): Promise<number> {
@@ -129,5 +135,78 @@ export class Store implements MailStore, QueueStore, SettingsStore {
 
   async putSetting(name: string, value: unknown): Promise<void> {
     await this.lane.run(async (txn) => void txn.batch.put(this.sub.settings, name, value));
+  }
+
+  // FolderStore, delegated to folders.ts.
+  listFolders(user: string): Promise<Folder[]> {
+    return this.folders.listFolders(user);
+  }
+
+  getFolder(user: string, name: string): Promise<Folder | null> {
+    return this.folders.getFolder(user, name);
+  }
+
+  createFolder(user: string, name: string, specialUse?: string | null): Promise<Folder> {
+    return this.folders.createFolder(user, name, specialUse ?? null);
+  }
+
+  deleteFolder(user: string, name: string): Promise<void> {
+    return this.folders.deleteFolder(user, name);
+  }
+
+  renameFolder(user: string, from: string, to: string): Promise<void> {
+    return this.folders.renameFolder(user, from, to);
+  }
+
+  setSubscribed(user: string, name: string, subscribed: boolean): Promise<void> {
+    return this.folders.setSubscribed(user, name, subscribed);
+  }
+
+  listEntries(folderId: string): Promise<FolderEntry[]> {
+    return this.folders.listEntries(folderId);
+  }
+
+  messageIndexes(messageIds: readonly string[]): Promise<(unknown | null)[]> {
+    return this.folders.messageIndexes(messageIds);
+  }
+
+  messageSummaries(messageIds: readonly string[]): Promise<(string | null)[]> {
+    return this.folders.messageSummaries(messageIds);
+  }
+
+  saveSummaries(summaries: readonly { messageId: string; summary: string }[]): Promise<void> {
+    return this.folders.saveSummaries(summaries);
+  }
+
+  readMessage(messageId: string, range?: { start: number; end: number }): Readable {
+    return this.folders.readMessage(messageId, range);
+  }
+
+  append(user: string, folder: string, writer: MessageWriter, options: { flags: string[]; internalDate?: number }): Promise<{ folder: Folder; entry: FolderEntry }> {
+    return this.folders.append(user, folder, writer, options);
+  }
+
+  setFlags(folderId: string, changes: readonly { uid: number; flags: string[] }[], options?: { unchangedSince?: number; origin?: unknown }): Promise<{ changed: FolderEntry[]; conflicts: number[] }> {
+    return this.folders.setFlags(folderId, changes, options);
+  }
+
+  expunge(folderId: string, uids: readonly number[]): Promise<number[]> {
+    return this.folders.expunge(folderId, uids);
+  }
+
+  copy(folderId: string, uids: readonly number[], targetFolderId: string, move: boolean): Promise<{ uidValidity: number; pairs: [number, number][] }> {
+    return this.folders.copy(folderId, uids, targetFolderId, move);
+  }
+
+  vanishedSince(folderId: string, modseq: number): Promise<number[]> {
+    return this.folders.vanishedSince(folderId, modseq);
+  }
+
+  usage(user: string): Promise<QuotaUsage> {
+    return this.folders.usage(user);
+  }
+
+  onChange(listener: (change: FolderChange) => void): () => void {
+    return this.folders.onChange(listener);
   }
 }

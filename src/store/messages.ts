@@ -1,15 +1,22 @@
 // Receiving and reading message bytes. A MessageWriter streams chunks into `bodies` as they arrive
-// (so a 50 MB message never sits whole in memory) and commits through the write lane.
+// (so a 50 MB message never sits whole in memory), feeds them to the MessageIndexer on the way (so the
+// message is indexed once, without being read again), and commits through the write lane.
 import { Readable } from 'node:stream';
 import type { Level } from 'level';
 import { LetterboxError } from '../core/errors.js';
-import type { CommitResult, Disposition, MessageWriter } from '../core/interfaces.js';
+import { CrlfLineEnds } from '../core/line-ends.js';
+import type { CommitResult, Disposition, MessageIndexer, MessageIndexerFactory, MessageWriter } from '../core/interfaces.js';
 import type { QueueEntry } from '../core/types.js';
 import { Batch } from './batch.js';
 import { CHUNK_SIZE, type Sublevels } from './db.js';
-import { chunkKey, chunkRange, newId, uidKey, SEP } from './ids.js';
+import { addEntry } from './folder-entries.js';
+import { INBOX } from './folder-names.js';
+import { chunkKey, chunkRange, newId } from './ids.js';
 import type { LaneTxn, WriteLane } from './lane.js';
-import type { EntryRecord, MessageRecord } from './records.js';
+import type { MessageRecord } from './records.js';
+
+/** The indexer has not been asked for its result yet. */
+const NOT_YET = Symbol('not yet indexed');
 
 export class ChunkedMessageWriter implements MessageWriter {
   readonly messageId = newId();
@@ -23,22 +30,33 @@ export class ChunkedMessageWriter implements MessageWriter {
   private filled = 0;
   private flushing = false;
   private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
+  private indexer: MessageIndexer | undefined;
+  private readonly lineEnds: CrlfLineEnds | null;
+  private indexed: unknown = NOT_YET;
 
   constructor(
     private readonly db: Level<string, unknown>,
     private readonly sub: Sublevels,
     private readonly lane: WriteLane,
-  ) {}
+    indexerFactory?: MessageIndexerFactory,
+    /** Kept byte for byte: no line-end conversion (MailStore.createMessage). */
+    binary = false,
+  ) {
+    this.indexer = indexerFactory?.();
+    this.lineEnds = binary ? null : new CrlfLineEnds();
+  }
 
   get size(): number {
     return this.bytes;
   }
 
   /** Each call must finish before the next: the chunk being written shares its buffer with the next one. */
-  async write(chunk: Buffer): Promise<void> {
+  async write(received: Buffer): Promise<void> {
     if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
     if (this.flushing) throw new LetterboxError('INVALID', `message ${this.messageId}: write() called before the previous one finished`);
+    const chunk = this.lineEnds ? this.lineEnds.canonical(received) : received;
     this.bytes += chunk.length;
+    this.index(chunk);
     let offset = 0;
     while (offset < chunk.length) {
       offset += this.append(chunk, offset);
@@ -87,38 +105,75 @@ export class ChunkedMessageWriter implements MessageWriter {
   async commit(disposition: Disposition): Promise<CommitResult> {
     if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
     if (disposition.mailboxes.length === 0 && !disposition.queue) throw new LetterboxError('INVALID', 'a message needs a mailbox or a queue entry');
+    const queueId = disposition.queue ? newId() : undefined;
+    const now = disposition.receivedAt ?? Date.now();
+    await this.commitWith(now, async (txn, record) => {
+      // Deliveries go to each user's INBOX, announced as `appended` like any other new entry.
+      for (const user of new Set(disposition.mailboxes)) {
+        txn.ensureDefaultFolders(user);
+        addEntry(txn, this.sub, user, INBOX, { messageId: this.messageId, size: this.bytes, flags: [], internalDate: now });
+        record.refs += 1;
+      }
+      if (disposition.queue && queueId) {
+        txn.batch.put(this.sub.queue, queueId, queueEntry(queueId, this.messageId, this.bytes, now, disposition.queue));
+        record.refs += 1;
+      }
+      // A DSN and the queue entry it reports on are written together: neither lost nor sent twice.
+      if (disposition.settles) await txn.settle(disposition.settles);
+    });
+    return { messageId: this.messageId, size: this.bytes, ...(queueId ? { queueId } : {}) };
+  }
+
+  /**
+   * Commits the message with whatever `place` adds to the batch (its entries and their references on
+   * `record`), its index beside it. For the store's own callers (deliveries above, FolderStore.append);
+   * a refusal thrown by `place` discards the message like any failed commit.
+   */
+  async commitWith(receivedAt: number, place: (txn: LaneTxn, record: MessageRecord) => Promise<void>): Promise<void> {
+    if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
     this.state = 'committing';
     try {
       // A message that fits in one chunk (most mail) is written whole in the commit batch: one synced
       // write, and no `pending` marker to sweep. A longer one has its earlier chunks written already.
       const single = this.chunks === 0;
       if (!single && this.filled > 0) await this.flush();
-      const queueId = disposition.queue ? newId() : undefined;
-      const now = disposition.receivedAt ?? Date.now();
-      const record: MessageRecord = { size: this.bytes, chunks: single ? 1 : this.chunks, refs: 0, receivedAt: now };
+      const index = this.finishIndex();
+      const record: MessageRecord = { size: this.bytes, chunks: single ? 1 : this.chunks, refs: 0, receivedAt };
       await this.lane.run(async (txn) => {
         record.refs = 0;
         if (single) txn.batch.put(this.sub.bodies, chunkKey(this.messageId, 0), this.filledView());
-        for (const user of new Set(disposition.mailboxes)) {
-          await addEntry(txn, this.sub, user, 'INBOX', { messageId: this.messageId, size: this.bytes, flags: [], internalDate: now });
-          record.refs += 1;
-        }
-        if (disposition.queue && queueId) {
-          txn.batch.put(this.sub.queue, queueId, queueEntry(queueId, this.messageId, this.bytes, now, disposition.queue));
-          record.refs += 1;
-        }
+        await place(txn, record);
         txn.batch.put(this.sub.messages, this.messageId, record);
+        if (index !== undefined) txn.batch.put(this.sub.indexes, this.messageId, index);
         if (!single) txn.batch.del(this.sub.pending, this.messageId);
-        // A DSN and the queue entry it reports on are written together: neither lost nor sent twice.
-        if (disposition.settles) await txn.settle(disposition.settles);
       }, true);
       this.state = 'committed';
-      return { messageId: this.messageId, size: this.bytes, ...(queueId ? { queueId } : {}) };
     } catch (err) {
       this.state = 'open';
       await this.abort();
       throw err;
     }
+  }
+
+  /** Feeds the indexer; an indexer that throws (it must not) only costs the message its index. */
+  private index(chunk: Buffer): void {
+    if (!this.indexer) return;
+    try {
+      this.indexer.write(chunk);
+    } catch {
+      this.indexer = undefined;
+    }
+  }
+
+  private finishIndex(): unknown {
+    if (this.indexed !== NOT_YET) return this.indexed;
+    try {
+      this.indexed = this.indexer?.end();
+    } catch {
+      this.indexed = undefined;
+    }
+    this.indexer = undefined;
+    return this.indexed;
   }
 
   async abort(): Promise<void> {
@@ -148,15 +203,6 @@ export async function sweepPending(db: Level<string, unknown>, sub: Sublevels): 
   return swept;
 }
 
-async function addEntry(txn: LaneTxn, sub: Sublevels, user: string, mailbox: string, entry: EntryRecord): Promise<void> {
-  const counters = await txn.mailbox(user, mailbox);
-  const uid = counters.uidNext;
-  counters.uidNext += 1;
-  counters.messages += 1;
-  counters.bytes += entry.size;
-  txn.batch.put(sub.entries, `${user}${SEP}${mailbox}${SEP}${uidKey(uid)}`, entry);
-}
-
 function queueEntry(id: string, messageId: string, size: number, now: number, queue: NonNullable<Disposition['queue']>): QueueEntry {
   return {
     id,
@@ -177,6 +223,28 @@ export function openMessage(sub: Sublevels, messageId: string): Readable {
   async function* chunks() {
     for await (const value of sub.bodies.values(chunkRange(messageId))) {
       yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/**
+ * Bytes `start` to `end` (exclusive) of a stored message, reading only the chunks that hold them. Every
+ * chunk but the last holds CHUNK_SIZE bytes (the writer fills each before starting the next), so the
+ * first chunk needed is found by division.
+ */
+export function openMessageRange(sub: Sublevels, messageId: string, start: number, end: number): Readable {
+  async function* chunks() {
+    if (end <= start) return;
+    const first = Math.floor(Math.max(0, start) / CHUNK_SIZE);
+    const last = Math.floor((end - 1) / CHUNK_SIZE);
+    let offset = first * CHUNK_SIZE;
+    for await (const value of sub.bodies.values({ gte: chunkKey(messageId, first), lte: chunkKey(messageId, last) })) {
+      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const from = Math.max(0, start - offset);
+      const to = Math.min(bytes.length, end - offset);
+      offset += bytes.length;
+      if (to > from) yield bytes.subarray(from, to);
     }
   }
   return Readable.from(chunks(), { objectMode: false });

@@ -18,7 +18,7 @@ import { withStore, readMailbox, withoutTrace } from '../helpers/mailbox.js';
 import { SmtpClient } from '../helpers/smtp.js';
 import { openDb } from '../../src/store/db.js';
 import { SEP } from '../../src/store/ids.js';
-import type { EntryRecord, MailboxRecord, MessageRecord } from '../../src/store/records.js';
+import type { FolderEntryRecord, FolderRecord, MessageRecord } from '../../src/store/records.js';
 import type { QueueEntry } from '../../src/core/types.js';
 
 // A slow file (issue 16): about 16 s in a quiet run of the suite, 46 s beside two busy loops and other
@@ -178,9 +178,9 @@ async function checkBookkeeping(t: Test, dataDir: string, afterCrash: boolean): 
   try {
     const messages = new Map((await sub.messages.iterator().all()) as [string, MessageRecord][]);
     const pending = new Set(await sub.pending.keys().all());
-    const entries = (await sub.entries.iterator().all()) as [string, EntryRecord][];
+    const entries = (await sub.entries.iterator().all()) as [string, FolderEntryRecord][];
     const queue = (await sub.queue.values().all()) as QueueEntry[];
-    const mailboxes = (await sub.mailboxes.iterator().all()) as [string, MailboxRecord][];
+    const folders = (await sub.folders.values().all()) as FolderRecord[];
 
     const chunks = new Map<string, { count: number; bytes: number }>();
     for await (const [key, value] of sub.bodies.iterator()) {
@@ -206,15 +206,18 @@ async function checkBookkeeping(t: Test, dataDir: string, afterCrash: boolean): 
       .map(([id, record]) => ({ id, record, stored: chunks.get(id) }));
     t.same(badBodies, [], "each message's chunks add up to its recorded size");
 
-    const badCounters = mailboxes
-      .map(([key, record]) => {
-        const mine = entries.filter(([entryKey]) => entryKey.startsWith(`${key}${SEP}`));
-        const maxUid = Math.max(0, ...mine.map(([entryKey]) => Number(entryKey.slice(key.length + 1))));
+    // Schema 2: entries are keyed by their folder's id (`<folderId>\0<uid>`).
+    t.ok(folders.length > 0, 'the users have their folders');
+    const badCounters = folders
+      .map((record) => {
+        const mine = entries.filter(([entryKey]) => entryKey.startsWith(`${record.id}${SEP}`));
+        const maxUid = Math.max(0, ...mine.map(([entryKey]) => Number(entryKey.slice(record.id.length + 1))));
         const bytes = mine.reduce((sum, [, entry]) => sum + entry.size, 0);
-        return record.messages === mine.length && record.bytes === bytes && record.uidNext > maxUid ? null : { key, record, entries: mine.length, bytes, maxUid };
+        const fits = record.messages === mine.length && record.bytes === bytes && record.uidNext > maxUid;
+        return fits ? null : { id: record.id, record, entries: mine.length, bytes, maxUid };
       })
       .filter((mismatch) => mismatch !== null);
-    t.same(badCounters, [], 'mailbox counters match their entries');
+    t.same(badCounters, [], 'folder counters match their entries');
     return { pending: pending.size, messages: messages.size, chunks: [...chunks.values()].reduce((sum, c) => sum + c.count, 0) };
   } finally {
     await db.close();

@@ -89,11 +89,12 @@ t.test('right zones, a CA-signed certificate and a smarthost: every finding ok, 
   t.same(notOk, [], 'every finding but the clock is ok');
   for (const check of ['mx', 'spf', 'dmarc', 'hostname', 'ptr', 'outbound', 'smarthost', 'tls', 'disk', 'listener']) t.ok(findings(report, check).length > 0, `${check} was checked`);
   t.equal(findings(report, 'tls').length, 3, 'names, expiry and chain');
-  t.equal(findings(report, 'listener').length, 3, 'port 25, submission and smtps answered');
+  t.equal(findings(report, 'listener').length, 5, 'port 25, submission, smtps, imap and imaps answered');
   t.match(findings(report, 'spf')[0]?.summary, /allows mx\.letterbox\.test and smarthost relay\.isp\.test/);
   t.match(human, /^ok\s+MX\s+letterbox\.test\s+MX is mx\.letterbox\.test \(10\): this host$/m);
   t.match(human, /^ok\s+PTR\s+192\.0\.2\.10\s+the PTR of 192\.0\.2\.10 is mx\.letterbox\.test$/m);
   t.match(human, /^ok\s+listener\s+mx 127\.0\.0\.1:\d+\s+answers: 220 /m);
+  t.match(human, /^ok\s+listener\s+imaps 127\.0\.0\.1:\d+\s+answers: \* OK /m);
   t.match(human, /^(everything checked is ok|no problems, 1 warning)$/m);
 });
 

@@ -30,12 +30,13 @@ async function openStore(tt: Test): Promise<Store> {
 }
 
 /** Bytes that differ from chunk to chunk, so a chunk out of order or repeated shows. */
+/** Pseudo-random bytes without a bare LF (the store writes those as CRLF: see the test of that below). */
 function sample(size: number, seed = 1): Buffer {
   const bytes = Buffer.alloc(size);
   let x = seed;
   for (let i = 0; i < size; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
+    bytes[i] = x >>> 24 === 0x0a ? 0x0b : x >>> 24;
   }
   return bytes;
 }
@@ -77,6 +78,35 @@ t.test('a message written in odd-sized pieces reads back identically', async (t)
       t.ok(chunks.slice(0, -1).every((n) => n === CHUNK_SIZE) && chunks.length === Math.max(1, Math.ceil(size / CHUNK_SIZE)), `${label}: chunks ${chunks.join(',')}`);
     }
   }
+});
+
+t.test('bare LF is stored as CRLF, across chunk boundaries, and the sizes count what is stored', async (t) => {
+  const store = await openStore(t);
+  // A bare LF on each side of the first chunk boundary, and a CRLF split across it in the second message.
+  const bare = Buffer.concat([Buffer.from('Subject: x\n\n'), Buffer.alloc(CHUNK_SIZE - 13, 0x41), Buffer.from('\nend\n')]);
+  const expected = Buffer.from(bare.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+  for (const piece of [1, 5, CHUNK_SIZE - 12, 100_000]) {
+    const writer = await writeInPieces(store, bare, piece);
+    const result = await writer.commit({ mailboxes: ['alice@example.com'] });
+    t.equal(result.size, expected.length, `pieces of ${piece}: size`);
+    t.ok((await readBack(store, result.messageId)).equals(expected), `pieces of ${piece}: CRLF everywhere`);
+  }
+  const split = Buffer.from('a\r\nb\r\n');
+  const writer = await store.createMessage();
+  await writer.write(split.subarray(0, 2));
+  await writer.write(split.subarray(2));
+  const result = await writer.commit({ mailboxes: ['alice@example.com'] });
+  t.ok((await readBack(store, result.messageId)).equals(split), 'a CRLF cut in two stays one CRLF');
+});
+
+t.test('a message created binary (an APPEND sent as literal8) is kept byte for byte, bare LFs and all', async (t) => {
+  const store = await openStore(t);
+  const bytes = Buffer.from('Content-Transfer-Encoding: binary\r\n\r\n\x00\n\x01\n\r\n', 'latin1');
+  const writer = await store.createMessage({ binary: true });
+  await writer.write(bytes);
+  const result = await writer.commit({ mailboxes: ['alice@example.com'] });
+  t.equal(result.size, bytes.length);
+  t.ok((await readBack(store, result.messageId)).equals(bytes));
 });
 
 t.test('a message for two mailboxes is stored once, each mailbox numbering its own', async (t) => {
@@ -255,7 +285,7 @@ t.test('concurrent commits to one mailbox get distinct consecutive UIDs and exac
     (await store.directory.listUsers()).map((u) => [u.address, u.messages, u.bytes]),
     [['alice@example.com', count, aliceBytes], ['bob@example.com', count / 2, bobBytes]],
   );
-  t.match(await store.sub.mailboxes.get('alice@example.com\0INBOX'), { uidNext: count + 1, messages: count, bytes: aliceBytes });
+  t.match(await store.getFolder('alice@example.com', 'INBOX'), { uidNext: count + 1, messages: count, unseen: count, bytes: aliceBytes, highestModseq: count + 1 });
   for (const { mailboxes, result } of results) {
     const record = (await store.sub.messages.get(result.messageId)) as MessageRecord;
     if (record.refs !== mailboxes.length) t.fail(`${result.messageId}: refs ${record.refs}, want ${mailboxes.length}`);

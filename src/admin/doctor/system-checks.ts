@@ -50,17 +50,24 @@ export interface Listener {
   port: number;
 }
 
-/** Connects to a listener as a client would and reads its greeting (RFC 5321 4.2: 220). */
+/** How each service greets (RFC 5321 4.2: 220; RFC 3501 7.1.1: `* OK`) and whether TLS comes first. */
+function greetingOf(service: string): { pattern: RegExp; expected: string; implicitTls: boolean; goodbye: string } {
+  if (service === 'imap' || service === 'imaps') return { pattern: /^\* OK[ \]]/i, expected: '* OK', implicitTls: service === 'imaps', goodbye: 'a LOGOUT\r\n' };
+  return { pattern: /^220[ -]/, expected: '220', implicitTls: service === 'smtps', goodbye: 'QUIT\r\n' };
+}
+
+/** Connects to a listener as a client would and reads its greeting. */
 export async function checkListener(listener: Listener): Promise<Finding> {
   // A wildcard address is reached on the loopback of its family.
   const host = listener.address === '0.0.0.0' ? '127.0.0.1' : listener.address === '::' ? '::1' : listener.address;
   const subject = `${listener.service} ${listener.address}:${listener.port}`;
-  const greeting = await readGreeting(host, listener.port, listener.service === 'smtps').catch((err: Error) => `(${err.message})`);
-  if (/^220[ -]/.test(greeting)) return ok('listener', subject, `answers: ${greeting.slice(0, 80)}`);
-  return problem('listener', subject, `does not greet with 220: ${greeting.slice(0, 80) || '(nothing)'}`, 'look at the service log (journalctl -u letterbox) and whether another program holds the port');
+  const greets = greetingOf(listener.service);
+  const greeting = await readGreeting(host, listener.port, greets.implicitTls, greets.goodbye).catch((err: Error) => `(${err.message})`);
+  if (greets.pattern.test(greeting)) return ok('listener', subject, `answers: ${greeting.slice(0, 80)}`);
+  return problem('listener', subject, `does not greet with ${greets.expected}: ${greeting.slice(0, 80) || '(nothing)'}`, 'look at the service log (journalctl -u letterbox) and whether another program holds the port');
 }
 
-function readGreeting(host: string, port: number, implicitTls: boolean): Promise<string> {
+function readGreeting(host: string, port: number, implicitTls: boolean, goodbye: string): Promise<string> {
   return new Promise((resolve, reject) => {
     // Only whether it answers is checked here: the certificate has its own findings.
     const socket = implicitTls ? tls.connect({ host, port, rejectUnauthorized: false }) : net.connect({ host, port });
@@ -72,7 +79,7 @@ function readGreeting(host: string, port: number, implicitTls: boolean): Promise
       const end = received.indexOf('\n');
       if (end < 0) return;
       clearTimeout(timer);
-      socket.end('QUIT\r\n');
+      socket.end(goodbye);
       resolve(received.slice(0, end).trim());
     });
     socket.on('error', (err) => {

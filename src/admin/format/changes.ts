@@ -1,5 +1,6 @@
 // One line for each change an administrator makes: what was done, in the words of the command.
 import type { AdminParams } from '../api.js';
+import { size } from './style.js';
 
 const name = (params: AdminParams, key: string): string => (typeof params[key] === 'string' ? params[key] : '');
 
@@ -14,6 +15,10 @@ export function changeLine(op: string, params: AdminParams, result: unknown): st
       return `added ${(result as { address?: string } | null)?.address ?? name(params, 'address')}`;
     case 'user.passwd':
       return `changed the password of ${name(params, 'address')}`;
+    case 'user.quota': {
+      const quota = typeof params.quota === 'number' ? params.quota : 0;
+      return quota === 0 ? `${name(params, 'address')} has no quota now` : `the quota of ${name(params, 'address')} is ${size(quota)} now`;
+    }
     case 'user.del':
       return `deleted ${name(params, 'address')} and its mail`;
     case 'alias.add': {
