@@ -3,12 +3,23 @@
 // by slicing the message, and the same index whatever the chunk size.
 import fs from 'node:fs';
 import t from 'tap';
-import { bodyStructureValue, envelopeValue, indexBuffer, type ImapValue } from '../../src/mailbox/mime/index.js';
+import { bodyStructureValue, envelopeValue, indexBuffer, type ImapValue, type MimePart } from '../../src/mailbox/mime/index.js';
 import { allParts, indexInChunks, offsetProblems } from '../helpers/mime-index.js';
 
 const FIXTURES = new URL('../fixtures/mime/', import.meta.url);
 const load = (name: string) => fs.readFileSync(new URL(name, FIXTURES));
 const CHUNK_SIZES = [1, 7, 64, 4096, 65536];
+
+/**
+ * offsetProblems() without the one gap Dovecot's sizes make on purpose: a message/rfc822 part whose
+ * enclosed message is all header ends after the delimiter's line break, its message before it.
+ */
+function tileProblems(root: MimePart, size: number): string[] {
+  const end = (p: MimePart) => p.body.start + p.body.length;
+  const quirk = (problem: string) => allParts(root).some((p) => p.message !== null && p.message.body.length === 0
+    && problem === `part '${p.section}' enclosed message ends early` && [1, 2].includes(end(p) - end(p.message)));
+  return offsetProblems(root, 0, size).filter((problem) => !quirk(problem));
+}
 
 const N = null;
 const TEXT_EXT = [N, N, N, N];
@@ -27,7 +38,7 @@ const JO = [['Jo Q. Public', N, 'jo', 'example.com']];
 const CORPUS: Record<string, Case> = {
   'nested.eml': {
     envelope: env('Fri, 5 Jan 2024 03:04:05 +0000', '=?utf-8?Q?Gr=C3=BC=C3=9Fe?= and more', JO,
-      [[N, N, 'Team', N], [N, N, 'a', 'x.org'], ['B "b"', N, 'b', 'y.org'], [N, N, N, N], [N, N, 'bob', 'MISSING_DOMAIN'], ['Carol', N, 'carol', 'z.org']],
+      [[N, N, 'Team', N], [N, N, 'a', 'x.org'], ['B "b"', N, 'b', 'y.org'], [N, N, N, N], [N, N, 'bob', 'MISSING_DOMAIN'], [N, N, 'carol', 'z.org']],
       [[N, N, 'undisclosed-recipients', N], [N, N, N, N]], '<m0@example.com>', '<m1@example.com>'),
     bodystructure: [
       [['text', 'plain', ['charset', 'utf-8'], N, N, '8bit', 16, 1, ...TEXT_EXT],
@@ -53,9 +64,10 @@ const CORPUS: Record<string, Case> = {
     bodies: { '1': 'caf\xe9', '2': '\x00\x01\x02\xff\r\n\x00' },
   },
   'no-boundary.eml': {
+    // As Dovecot: a multipart that cannot be split holds one empty text/plain part.
     envelope: env(N, 'no boundary', N),
-    bodystructure: ['multipart', 'mixed', N, N, N, '7bit', 18, ...TEXT_EXT],
-    bodies: { '': '--x\r\nbody\r\n--x--\r\n' },
+    bodystructure: [['text', 'plain', ASCII, N, N, '7bit', 0, 0, ...TEXT_EXT], 'mixed', N, N, N, N],
+    bodies: { '': '--x\r\nbody\r\n--x--\r\n', '1': '' },
   },
   'header-only.eml': {
     envelope: env(N, 'header only', [[N, N, 'x', 'example.com']]),
@@ -71,10 +83,11 @@ const CORPUS: Record<string, Case> = {
     envelope: env(N, N, [[N, N, 'd', 'example.com']]),
     bodystructure: [
       ['message', 'rfc822', N, N, N, '7bit', 22, env(N, 'one', N), ['text', 'plain', ASCII, N, N, '7bit', 6, 0, ...TEXT_EXT], 2, ...TEXT_EXT],
-      // Sent in base64, against RFC 2046 5.2.1: kept opaque, so no envelope is read from it.
-      ['message', 'rfc822', N, N, N, 'base64', 32, ...TEXT_EXT],
+      // Sent in base64, against RFC 2046 5.2.1: read as it stands, as Dovecot does: a message that is all
+      // header (no field in it), an empty text/plain body, and the delimiter's CRLF counted in the part.
+      ['message', 'rfc822', N, N, N, 'base64', 34, env(N, N, N), ['text', 'plain', ASCII, N, N, '7bit', 0, 0, ...TEXT_EXT], 1, ...TEXT_EXT],
       'digest', ['boundary', 'd'], N, N, N],
-    bodies: { '1': 'Subject: one\r\n\r\nFirst.', '2': 'U3ViamVjdDogdHdvDQoNClNlY29uZC4=' },
+    bodies: { '1': 'Subject: one\r\n\r\nFirst.', '2': 'U3ViamVjdDogdHdvDQoNClNlY29uZC4=\r\n' },
   },
 };
 
@@ -97,7 +110,7 @@ for (const [name, expected] of Object.entries(CORPUS)) {
     t.same(envelopeValue(index.root.envelope), expected.envelope, 'ENVELOPE');
     t.same(bodyStructureValue(index.root, { extended: true }), expected.bodystructure, 'BODYSTRUCTURE');
     t.same(bodyStructureValue(index.root, { extended: false }), withoutExtensions(expected.bodystructure), 'BODY');
-    t.same(offsetProblems(index.root, 0, message.length), [], 'offsets tile the message');
+    t.same(tileProblems(index.root, message.length), [], 'offsets tile the message');
     t.equal(index.root.body.start + index.root.body.length, message.length, 'the root runs to the last byte');
     const bySection = new Map(allParts(index.root).filter((p) => !p.envelope || p === index.root).map((p) => [p.section, p]));
     for (const [section, body] of Object.entries(expected.bodies)) {

@@ -2,16 +2,27 @@
 // offsets always tile the message, and the index is the same whatever the chunking.
 import fc from 'fast-check';
 import t from 'tap';
-import { bodyStructureValue, envelopeValue, indexBuffer } from '../../src/mailbox/mime/index.js';
-import { indexInChunks, offsetProblems } from '../helpers/mime-index.js';
+import { bodyStructureValue, envelopeValue, indexBuffer, type MimePart } from '../../src/mailbox/mime/index.js';
+import { allParts, indexInChunks, offsetProblems } from '../helpers/mime-index.js';
 
 const RUNS = 300;
+
+/**
+ * offsetProblems() without the one gap Dovecot's sizes make on purpose: a message/rfc822 part whose
+ * enclosed message is all header ends after the delimiter's line break, its message before it.
+ */
+function tileProblems(root: MimePart, size: number): string[] {
+  const end = (p: MimePart) => p.body.start + p.body.length;
+  const quirk = (problem: string) => allParts(root).some((p) => p.message !== null && p.message.body.length === 0
+    && problem === `part '${p.section}' enclosed message ends early` && [1, 2].includes(end(p) - end(p.message)));
+  return offsetProblems(root, 0, size).filter((problem) => !quirk(problem));
+}
 
 function holds(message: Buffer, chunk: number): boolean {
   const index = indexBuffer(message);
   bodyStructureValue(index.root, { extended: true });
   envelopeValue(index.root.envelope);
-  const problems = offsetProblems(index.root, 0, message.length);
+  const problems = tileProblems(index.root, message.length);
   const rootEnd = index.root.body.start + index.root.body.length;
   if (problems.length > 0 || rootEnd !== message.length || index.size !== message.length) return false;
   return JSON.stringify(indexInChunks(message, chunk)) === JSON.stringify(index);

@@ -6,6 +6,8 @@ import type { Address, MailboxAddress } from './types.js';
 
 /** Host of a mailbox written without `@domain`; RFC 3501 7.4.2 reserves a NIL host for group markers. */
 export const MISSING_DOMAIN = 'MISSING_DOMAIN';
+/** Mailbox of an address written without a local part (`@host`), or of an empty list item: Dovecot's. */
+export const MISSING_MAILBOX = 'MISSING_MAILBOX';
 
 type Token =
   | { kind: 'word'; text: string; quoted: boolean }
@@ -85,13 +87,19 @@ function addrSpec(tokens: Token[]): { mailbox: string; host: string } {
   const parts = tokens.filter((t) => t.kind !== 'comment');
   const at = parts.findLastIndex((t) => t.kind === 'special' && t.text === '@');
   const join = (list: Token[]) => list.map((t) => t.text).join('');
-  if (at < 0) return { mailbox: join(parts), host: MISSING_DOMAIN };
-  return { mailbox: join(parts.slice(0, at)), host: join(parts.slice(at + 1)) };
+  if (at < 0) return { mailbox: join(parts) || MISSING_MAILBOX, host: MISSING_DOMAIN };
+  return { mailbox: join(parts.slice(0, at)) || MISSING_MAILBOX, host: join(parts.slice(at + 1)) || MISSING_DOMAIN };
 }
 
-/** One mailbox (RFC 5322 3.4 name-addr or addr-spec) from its tokens, or null when it has none. */
-function mailbox(tokens: Token[]): MailboxAddress | null {
-  if (tokens.every((t) => t.kind === 'comment')) return null;
+/**
+ * One mailbox (RFC 5322 3.4 name-addr or addr-spec) from its tokens. An item with nothing but comments
+ * (or nothing) between two commas is kept as Dovecot keeps it: a MISSING_MAILBOX@MISSING_DOMAIN entry,
+ * so a client sees that the list had an item it could not read.
+ */
+function mailbox(tokens: Token[]): MailboxAddress {
+  if (tokens.every((t) => t.kind === 'comment')) {
+    return { kind: 'mailbox', name: null, decodedName: null, route: null, mailbox: MISSING_MAILBOX, host: MISSING_DOMAIN };
+  }
   const open = tokens.findIndex((t) => t.kind === 'special' && t.text === '<');
   let name: string | null;
   let route: string | null = null;
@@ -104,10 +112,13 @@ function mailbox(tokens: Token[]): MailboxAddress | null {
       route = inside.slice(0, colon).map((t) => t.text).join('') || null; // RFC 5322 4.4 obs-route
       spec = inside.slice(colon + 1);
     } else spec = inside;
-    name = phrase(tokens.slice(0, open)) ?? lastComment(tokens);
+    // An empty display name (`"" <a@b>`) is no name: NIL, as Dovecot writes it.
+    name = phrase(tokens.slice(0, open)) || lastComment(tokens.slice(open + 1));
   } else {
     spec = tokens;
-    name = lastComment(tokens);
+    // `user@host (Name)`: a comment from the addr-spec on names the mailbox; one before it does not
+    // (`(Carol) carol@z.org` has no name), as Dovecot reads it.
+    name = lastComment(tokens.slice(tokens.findIndex((t) => t.kind !== 'comment')));
   }
   const { mailbox: local, host } = addrSpec(spec);
   return { kind: 'mailbox', name, decodedName: name === null ? null : decodeWords(name), route, mailbox: local, host };
@@ -126,10 +137,14 @@ function until(tokens: Token[], from: number, stops: string): number {
   return tokens.length;
 }
 
-/** RFC 5322 3.4 address-list (lenient: empty items skipped, an unclosed group runs to the end). */
+/**
+ * RFC 5322 3.4 address-list (lenient: an unclosed group runs to the end). A field with no address at
+ * all gives an empty list (NIL); an empty item inside a list gives a MISSING entry (see mailbox()).
+ */
 export function parseAddressList(text: string): Address[] {
   const tokens = tokenize(text);
   const list: Address[] = [];
+  if (tokens.every((t) => t.kind === 'comment')) return list;
   let at = 0;
   while (at < tokens.length) {
     const end = until(tokens, at, ',:;');
@@ -139,11 +154,12 @@ export function parseAddressList(text: string): Address[] {
       const name = phrase(tokens.slice(at, end)) ?? '';
       const members = splitMailboxes(tokens.slice(end + 1, groupEnd));
       list.push({ kind: 'group', name, decodedName: decodeWords(name), members });
+      // The comma that separates the group from the next item is no empty item.
       at = groupEnd + 1;
+      if (tokens[at]?.kind === 'special' && tokens[at]?.text === ',') at += 1;
       continue;
     }
-    const single = mailbox(tokens.slice(at, end));
-    if (single) list.push(single);
+    list.push(mailbox(tokens.slice(at, end)));
     at = end + 1;
   }
   return list;
@@ -154,8 +170,8 @@ function splitMailboxes(tokens: Token[]): MailboxAddress[] {
   let at = 0;
   while (at < tokens.length) {
     const end = until(tokens, at, ',:');
-    const single = mailbox(tokens.slice(at, end));
-    if (single) members.push(single);
+    const item = tokens.slice(at, end);
+    if (!item.every((t) => t.kind === 'comment')) members.push(mailbox(item));
     at = end + 1;
   }
   return members;

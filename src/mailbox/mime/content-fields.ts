@@ -84,7 +84,7 @@ class FieldReader {
   }
 }
 
-/** `attribute=value` pairs after the first `;`, names lower-cased, in order. */
+/** `attribute=value` pairs after the first `;`, names as written, in order. */
 function rawParameters(reader: FieldReader): Array<[string, string]> {
   const params: Array<[string, string]> = [];
   while (!reader.done) {
@@ -92,7 +92,7 @@ function rawParameters(reader: FieldReader): Array<[string, string]> {
       reader.skipPast(';');
       continue;
     }
-    const name = reader.token().toLowerCase();
+    const name = reader.token();
     if (!name || !reader.eat('=')) {
       reader.skipPast(';');
       continue;
@@ -122,7 +122,7 @@ export function joinContinuations(params: Array<[string, string]>): Array<[strin
   for (const [name, value] of params) {
     const match = SECTION.exec(name);
     if (!match) continue;
-    const base = match[1] ?? '';
+    const base = (match[1] ?? '').toLowerCase();
     const list = sections.get(base) ?? [];
     list.push({ index: Number(match[2]), value, extended: match[3] === '*' });
     sections.set(base, list);
@@ -132,12 +132,14 @@ export function joinContinuations(params: Array<[string, string]>): Array<[strin
   for (const [name, value] of params) {
     const match = SECTION.exec(name);
     if (!match) {
-      if (!sections.has(name.replace(/\*$/, ''))) joined.push([name, value]);
+      if (!sections.has(name.replace(/\*$/, '').toLowerCase())) joined.push([name, value]);
       continue;
     }
-    const base = match[1] ?? '';
+    // Sections match whatever their case (RFC 2045 5.1); the name keeps the first section's spelling.
+    const base = (match[1] ?? '').toLowerCase();
     if (done.has(base)) continue;
     done.add(base);
+    const written = match[1] ?? '';
     const list = (sections.get(base) ?? []).sort((a, b) => a.index - b.index);
     const extended = list[0]?.index === 0 && list[0].extended;
     let value2 = '';
@@ -146,7 +148,7 @@ export function joinContinuations(params: Array<[string, string]>): Array<[strin
       if (!section) break;
       value2 += extended && !section.extended ? percentEncode(section.value) : section.value;
     }
-    joined.push([extended ? `${base}*` : base, value2]);
+    joined.push([extended ? `${written}*` : written, value2]);
   }
   return joined;
 }
@@ -177,9 +179,10 @@ export function decodeWords(text: string): string {
 
 function parameters(reader: FieldReader, header: string): MimeParameter[] {
   const decoded = decodedParameters(header);
-  return joinContinuations(rawParameters(reader)).map(([name, value]) => {
+  return joinContinuations(rawParameters(reader)).map(([sentName, value]) => {
+    const name = sentName.toLowerCase();
     const base = name.replace(/\*$/, '');
-    return { name, value, decoded: decoded.get(base) ?? (name.endsWith('*') ? value : decodeWords(value)) };
+    return { name, sentName, value, decoded: decoded.get(base) ?? (name.endsWith('*') ? value : decodeWords(value)) };
   });
 }
 

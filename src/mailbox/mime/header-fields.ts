@@ -11,6 +11,13 @@ const WANTED = new Set([
   'date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id',
 ]);
 
+/**
+ * Fields whose value goes to the client as a string with its trailing white space, as Dovecot 2.3 sends
+ * them (checked against it: `Message-ID: <a@b>   `). The Subject is trimmed, as Dovecot does; the other
+ * fields are parsed, so their trailing white space does not matter.
+ */
+const KEEP_TRAILING_SPACE = new Set(['date', 'in-reply-to', 'message-id', 'content-id', 'content-description', 'content-md5', 'content-location']);
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -52,7 +59,8 @@ function addField(fields: HeaderFields, raw: Buffer): void {
   if (colon <= 0) return;
   const name = raw.subarray(0, colon).toString('latin1').trim().toLowerCase();
   if (!WANTED.has(name)) return;
-  const value = headerText(unfold(raw.subarray(colon + 1))).replace(/^[ \t]+|[ \t\r\n]+$/g, '');
+  const trailing = KEEP_TRAILING_SPACE.has(name) ? /^[ \t]+|[\r\n]+$/g : /^[ \t]+|[ \t\r\n]+$/g;
+  const value = headerText(unfold(raw.subarray(colon + 1))).replace(trailing, '');
   const list = fields.get(name);
   if (list) list.push(value);
   else fields.set(name, [value]);

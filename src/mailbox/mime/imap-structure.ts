@@ -44,9 +44,9 @@ function emptyEnvelope(): Envelope {
   return { date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null, decodedSubject: null };
 }
 
-/** `body-fld-param`: a flat list of name/value pairs, or NIL when there are none. */
+/** `body-fld-param`: a flat list of name/value pairs, names as sent (as Dovecot), or NIL when there are none. */
 function paramsValue(params: MimeParameter[]): ImapValue {
-  return params.length === 0 ? null : params.flatMap((p) => [p.name, p.value]);
+  return params.length === 0 ? null : params.flatMap((p) => [p.sentName ?? p.name, p.value]);
 }
 
 /** `body-fld-dsp`: `(type params)` or NIL. */
@@ -64,7 +64,8 @@ function lower(text: string): string {
  * body-type-msg / body-type-text) [SP body-ext-1part].
  */
 export function bodyStructureValue(part: MimePart, options: StructureOptions): ImapValue[] {
-  if (part.boundary !== null) return multipartValue(part, options);
+  // A multipart without a boundary is still written as a multipart (Dovecot's answer; see indexer.ts).
+  if (part.boundary !== null || (part.typeGiven && lower(part.type) === 'multipart')) return multipartValue(part, options);
   const text = lower(part.type) === 'text';
   const message = part.message;
   const out: ImapValue[] = [part.type, part.subtype, paramsValue(withDefaultCharset(part, text)), part.id, part.description, part.encoding ?? '7bit'];

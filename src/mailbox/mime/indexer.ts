@@ -6,7 +6,7 @@
 // boundary delimiter (RFC 2046 5.1.1) of an open multipart. Line ends are counted as they pass, so that
 // a part's line count and bare-LF count are differences of two counters.
 import { readHeaderFields } from './header-fields.js';
-import { applyHeader, blankPart, enclosesMessage, MESSAGE_RFC822, TEXT_PLAIN, type DefaultType } from './part-header.js';
+import { applyHeader, blankPart, enclosesMessage, isMultipart, MESSAGE_RFC822, TEXT_PLAIN, type DefaultType } from './part-header.js';
 import type { MessageIndex, MimePart } from './types.js';
 
 /** Largest header block read per part; the rest of a longer one is skipped and the part says so. */
@@ -33,6 +33,8 @@ interface OpenPart {
   delimiter: Buffer | null;
   /** What this multipart's children default to (RFC 2046 5.1.5 for digest). */
   childDefault: DefaultType;
+  /** Set on a message/rfc822 part whose enclosed message ended inside its header (no empty line). */
+  enclosedHeaderOnly: boolean;
 }
 
 /** Where a part ends: an offset and the line counters there. */
@@ -40,6 +42,8 @@ interface EndPoint {
   at: number;
   lf: number;
   bareLf: number;
+  /** At a delimiter: the start of its line, after the line break that belongs to it. */
+  lineStart?: EndPoint;
 }
 
 export class MimeIndexer {
@@ -52,6 +56,8 @@ export class MimeIndexer {
   private lineStartBareLf = 0;
   /** Length of the line break that ended the previous line: 0 at the start, 1 (LF) or 2 (CRLF). */
   private previousBreak = 0;
+  /** True when the previous line was a close delimiter (`--boundary--`) of a nested multipart. */
+  private previousClosed = false;
   private readonly prefix = Buffer.alloc(PREFIX_CAP);
   private prefixLength = 0;
   private readonly stack: OpenPart[] = [];
@@ -113,7 +119,7 @@ export class MimeIndexer {
   private open(part: MimePart, isMessageRoot: boolean, childDefault: DefaultType): OpenPart {
     return {
       part, inHeader: true, isMessageRoot, header: EMPTY, headerBytes: 0, headerBareLf: this.bareLf,
-      bodyLf: this.lf, bodyBareLf: this.bareLf, delimiter: null, childDefault,
+      bodyLf: this.lf, bodyBareLf: this.bareLf, delimiter: null, childDefault, enclosedHeaderOnly: false,
     };
   }
 
@@ -149,6 +155,7 @@ export class MimeIndexer {
       const top = this.stack.at(-1);
       if (top?.inHeader && lineBreak > 0 && lineLength === lineBreak) this.endHeader(top);
     }
+    this.previousClosed = found?.closing ?? false;
     this.lineStart = this.offset;
     this.lineStartLf = this.lf;
     this.lineStartBareLf = this.bareLf;
@@ -178,8 +185,12 @@ export class MimeIndexer {
 
   /** RFC 2046 5.1.1: parts inside the multipart end before this delimiter's line break; one may begin. */
   private atDelimiter(depth: number, closing: boolean): void {
-    const crlf = this.previousBreak;
-    const point = { at: this.lineStart - crlf, lf: this.lineStartLf - (crlf > 0 ? 1 : 0), bareLf: this.lineStartBareLf - (crlf === 1 ? 1 : 0) };
+    // Right after an inner multipart's close delimiter, that line keeps its line break and this
+    // delimiter starts at the line (Dovecot does the same: `--inner--` CRLF `--outer` leaves the
+    // CRLF inside the inner multipart, which changes the sizes of the parts that hold it).
+    const crlf = this.previousClosed ? 0 : this.previousBreak;
+    const lineStart = { at: this.lineStart, lf: this.lineStartLf, bareLf: this.lineStartBareLf };
+    const point = { at: this.lineStart - crlf, lf: this.lineStartLf - (crlf > 0 ? 1 : 0), bareLf: this.lineStartBareLf - (crlf === 1 ? 1 : 0), lineStart };
     while (this.stack.length - 1 > depth) this.close(this.stack.pop() as OpenPart, point);
     const multipart = this.stack[depth];
     if (!multipart) return;
@@ -207,7 +218,13 @@ export class MimeIndexer {
     top.bodyLf = this.lf;
     top.bodyBareLf = this.bareLf;
     const roomForMore = this.stack.length < MAX_DEPTH && this.partCount < MAX_PARTS;
-    if (part.boundary !== null && roomForMore) {
+    if (isMultipart(part) && part.boundary === null) {
+      // A multipart without a boundary cannot be split: like Dovecot, it holds one empty text/plain part
+      // (RFC 3501's grammar needs 1*body), and its whole body stays its own preamble.
+      const section = part.section ? `${part.section}.1` : '1';
+      part.children.push(blankPart(section, this.offset, TEXT_PLAIN));
+      this.partCount += 1;
+    } else if (part.boundary !== null && roomForMore) {
       top.delimiter = Buffer.from(`--${part.boundary}`, 'utf8');
       top.childDefault = part.subtype.toLowerCase() === 'digest' ? MESSAGE_RFC822 : TEXT_PLAIN;
       this.openDelimiters += 1;
@@ -237,18 +254,49 @@ export class MimeIndexer {
     if (open.delimiter) this.openDelimiters -= 1;
     if (open.inHeader) {
       // No empty line: the header runs to the end and the body is empty (and still counted in a part).
-      part.header.length = Math.max(0, point.at - part.header.start);
-      part.headerBareLf = point.at > part.header.start ? Math.max(0, point.bareLf - open.headerBareLf) : 0;
+      this.endHeaderAt(open, point);
       this.readHeader(open);
-      part.body = { start: part.header.start + part.header.length, length: 0 };
+      const holder = this.stack.at(-1);
+      if (open.isMessageRoot && holder?.part.message === part) holder.enclosedHeaderOnly = true;
       return;
     }
-    if (point.at > part.body.start) {
-      part.body.length = point.at - part.body.start;
-      part.bodyLines = point.lf - open.bodyLf;
-      part.bodyBareLf = point.bareLf - open.bodyBareLf;
+    if (point.at < part.body.start) {
+      // RFC 2046 5.1.1: the empty line that ended the header was the delimiter's CRLF; the header ends
+      // before it and the body is empty (Dovecot does the same).
+      this.endHeaderAt(open, point);
+      return;
+    }
+    // Dovecot counts the delimiter's line break into a message/rfc822 part whose enclosed message is
+    // all header (a base64 body read as a message is one): its size and lines include it.
+    const end = open.enclosedHeaderOnly && point.lineStart ? point.lineStart : point;
+    if (end.at > part.body.start) {
+      part.body.length = end.at - part.body.start;
+      part.bodyLines = end.lf - open.bodyLf;
+      part.bodyBareLf = end.bareLf - open.bodyBareLf;
     }
   }
+
+  /** The header of `open` ends at `point` (clamped to its start); its body is empty and follows it. */
+  private endHeaderAt(open: OpenPart, point: EndPoint): void {
+    const part = open.part;
+    part.header.length = Math.max(0, point.at - part.header.start);
+    part.headerBareLf = point.at > part.header.start ? Math.max(0, point.bareLf - open.headerBareLf) : 0;
+    part.body = { start: part.header.start + part.header.length, length: 0 };
+    part.bodyLines = 0;
+    part.bodyBareLf = 0;
+    // What the body was to hold (an enclosed message, a boundary-less multipart's part) is empty there too.
+    for (const inner of [...(part.message ? [part.message] : []), ...part.children]) emptyAt(inner, part.body.start);
+  }
+}
+
+/** Makes `part` (and what it holds) an empty part at `at`. */
+function emptyAt(part: MimePart, at: number): void {
+  part.header = { start: at, length: 0 };
+  part.body = { start: at, length: 0 };
+  part.headerBareLf = 0;
+  part.bodyBareLf = 0;
+  part.bodyLines = 0;
+  for (const inner of [...(part.message ? [part.message] : []), ...part.children]) emptyAt(inner, at);
 }
 
 /** Indexes a message given as a stream of chunks (a LevelDB chunk reader, a socket, a file stream). */

@@ -81,10 +81,12 @@ export function isMultipart(part: MimePart): boolean {
 }
 
 /**
- * Whether a message/rfc822 part's body is read as a message. RFC 2046 5.2.1 allows only 7bit, 8bit
- * and binary for it; a body sent in base64 or quoted-printable anyway is kept opaque, as Dovecot does.
+ * Whether a message/rfc822 part's body is read as a message: always. RFC 2046 5.2.1 allows only 7bit,
+ * 8bit and binary for it; a body sent in base64 or quoted-printable anyway is read as it stands, as
+ * Dovecot does, which gives an enclosed message that is all header (its lines have no colon, so the
+ * envelope is empty) with an empty text/plain body: BODYSTRUCTURE stays complete per RFC 3501 7.4.2
+ * (body-type-msg needs an envelope, a body and a line count).
  */
 export function enclosesMessage(part: MimePart): boolean {
-  const encoding = part.encoding?.toLowerCase() ?? '7bit';
-  return part.type.toLowerCase() === 'message' && part.subtype.toLowerCase() === 'rfc822' && ['7bit', '8bit', 'binary'].includes(encoding);
+  return part.type.toLowerCase() === 'message' && part.subtype.toLowerCase() === 'rfc822';
 }

@@ -9,13 +9,16 @@ export interface ByteRange {
 }
 
 /**
- * One MIME parameter (RFC 2045 5.1). `name` is lower-cased; RFC 2231 continuations are joined, and a
+ * One MIME parameter (RFC 2045 5.1). `name` is lower-cased, for matching (names are case-insensitive,
+ * RFC 2045 5.1); `sentName` is the name as the sender wrote it, which BODYSTRUCTURE carries as Dovecot
+ * does (absent in indexes written before it existed). RFC 2231 continuations are joined, and a
  * charset-encoded parameter keeps its trailing `*` and its encoded value (`filename*`,
  * `utf-8''J%C3%B6rg.txt`), which is what BODYSTRUCTURE carries. `decoded` is the text a person reads:
  * RFC 2231 charset and RFC 2047 encoded words (used by some senders in parameters) decoded.
  */
 export interface MimeParameter {
   name: string;
+  sentName?: string;
   value: string;
   decoded: string;
 }
