@@ -1,4 +1,4 @@
-// Wiring and lifecycle: config -> log -> store -> queue and delivery -> SMTP -> admin socket
+// Wiring and lifecycle: config -> log -> store -> queue and delivery -> SMTP -> IMAP -> admin socket
 // (-> panel -> web, in later issues). The only place that builds concrete things; stop() takes them
 // down in reverse order.
 import { setFlagsFromString } from 'node:v8';
@@ -17,7 +17,10 @@ import { adminSocketPath, startAdminSocket } from './admin/socket.js';
 import { createDeliveryAgent, testRelay } from './delivery/index.js';
 import { QueueScheduler } from './queue/scheduler.js';
 import { SmtpService, type SmtpEndpoint } from './smtp/server.js';
+import { ImapServer, type ImapEndpoint } from './imap/server.js';
+import { createImapBackend } from './mailbox/index.js';
 import { Store } from './store/index.js';
+import { MimeIndexer } from './mailbox/mime/index.js';
 import { certificatePath, loadOrCreateCertificate } from './tls/certificate.js';
 import { STORAGE_RESERVE } from './smtp/storage.js';
 
@@ -25,6 +28,7 @@ export interface Appliance {
   store: Store;
   bus: EventBus;
   endpoints: SmtpEndpoint[];
+  imapEndpoints: ImapEndpoint[];
   stop(): Promise<void>;
 }
 
@@ -83,7 +87,7 @@ function youngGenerationCollector(log: Logger): (() => void) | undefined {
 export async function startAppliance(config: Config, log: Logger): Promise<Appliance> {
   const startedAt = Date.now();
   await prepareDataDir(config.dataDir);
-  const store = await Store.open(storePath(config.dataDir));
+  const store = await Store.open(storePath(config.dataDir), { indexer: () => new MimeIndexer() });
   if (store.swept > 0) log.warn({ swept: store.swept }, 'discarded messages whose transfer was interrupted by a crash');
   await checkAtStart(store, log).catch(async (err: unknown) => {
     await store.close();
@@ -131,6 +135,14 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     stack.push(() => smtp.stop(10_000));
     const endpoints = await smtp.listen(smtpEndpoints(config));
 
+    // IMAP on the same store and login guard (so guessing over IMAP counts against SMTP AUTH too);
+    // closed before the store, after telling its clients BYE.
+    const imapBackend = createImapBackend({ folders: store, mail: store, authenticator: store.directory, loginGuard, appendLimit: config.imap.maxMessageSize, log: log.child({ svc: 'imap' }) });
+    stack.push(async () => imapBackend.stop());
+    const imap = new ImapServer(config.imap, { backend: imapBackend, bus, log, tls });
+    stack.push(() => imap.close(10_000));
+    const imapBound = await imap.listen(imapEndpoints(config));
+
     const admin: Server = await startAdminSocket(
       adminSocketPath(config.dataDir),
       {
@@ -144,7 +156,7 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
         checkStore: () => store.check({ bodies: true, removeQueueEntry: (id) => scheduler.remove(id) }),
         live: {
           startedAt,
-          services: () => endpoints.map((e) => ({ service: e.listener, address: e.host, port: e.port })),
+          services: () => [...endpoints, ...imapBound].map((e) => ({ service: e.listener, address: e.host, port: e.port })),
           outboundBlocked: () => agent.outboundBlocked,
           lastDeliveryAt: () => scheduler.lastDeliveryAt,
           deliveries: () => ledger.tally(),
@@ -154,8 +166,8 @@ export async function startAppliance(config: Config, log: Logger): Promise<Appli
     );
     stack.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
 
-    log.info({ endpoints, dataDir: config.dataDir, hostname: config.hostname }, 'letterbox ready');
-    return { store, bus, endpoints, stop };
+    log.info({ endpoints, imapEndpoints: imapBound, dataDir: config.dataDir, hostname: config.hostname }, 'letterbox ready');
+    return { store, bus, endpoints, imapEndpoints: imapBound, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -184,6 +196,16 @@ function smtpEndpoints(config: Config): SmtpEndpoint[] {
     ['mx', config.ports.smtp],
     ['submission', config.ports.submission],
     ['smtps', config.ports.smtps],
+  ] as const;
+  return listeners
+    .filter(([, port]) => port !== 0)
+    .flatMap(([listener, port]) => config.listen.map((host) => ({ listener, host, port })));
+}
+
+function imapEndpoints(config: Config): ImapEndpoint[] {
+  const listeners = [
+    ['imap', config.ports.imap],
+    ['imaps', config.ports.imaps],
   ] as const;
   return listeners
     .filter(([, port]) => port !== 0)

@@ -1,7 +1,7 @@
 // Built-in defaults. A config file only needs the keys it changes; the loader merges it over one of
 // these. Each call returns a fresh object so a caller may merge into it without touching the next one.
 import os from 'node:os';
-import type { Config, DeliveryConfig, QueueConfig, SmtpConfig } from './schema.js';
+import type { Config, DeliveryConfig, ImapConfig, QueueConfig, SmtpConfig } from './schema.js';
 
 function smtpDefaults(): SmtpConfig {
   return {
@@ -40,6 +40,18 @@ function queueDefaults(): QueueConfig {
   };
 }
 
+function imapDefaults(): ImapConfig {
+  return {
+    maxMessageSize: smtpDefaults().maxMessageSize, // what SMTP takes in, APPEND takes too
+    maxLineLength: 65_536, // Dovecot's imap_max_line_length
+    maxBadCommands: 20,
+    loginFailuresPerConnection: 3,
+    idleTimeoutSeconds: 1_800, // RFC 3501 5.4: at least 30 minutes
+    maxSessionsPerUser: 20,
+    maxConnectionsPerAddress: 50,
+  };
+}
+
 function deliveryDefaults(): DeliveryConfig {
   return {
     mxPort: 25,
@@ -75,6 +87,7 @@ export function applianceDefaults(): Config {
     log: { level: 'info' },
     smtp: smtpDefaults(),
     queue: queueDefaults(),
+    imap: imapDefaults(),
   };
 }
 
@@ -104,5 +117,6 @@ export function developmentDefaults(): Config {
     log: { level: 'info' },
     smtp: smtpDefaults(),
     queue: queueDefaults(),
+    imap: imapDefaults(),
   };
 }

@@ -107,6 +107,22 @@ export interface QueueConfig {
   readonly commandTimeoutSeconds: number;
 }
 
+export interface ImapConfig {
+  /** Bytes: the largest literal, so the largest APPEND (RFC 7889 APPENDLIMIT). */
+  readonly maxMessageSize: number;
+  /** Bytes of one command outside its literals. */
+  readonly maxLineLength: number;
+  /** BAD answers on one connection before it is closed with `* BYE`. */
+  readonly maxBadCommands: number;
+  /** Failed LOGIN/AUTHENTICATE on one connection before it is closed with `* BYE` (SMTP's authFailuresPerConnection). */
+  readonly loginFailuresPerConnection: number;
+  /** Autologout after this long without a word from the client (RFC 3501 5.4: at least 30 minutes). */
+  readonly idleTimeoutSeconds: number;
+  readonly maxSessionsPerUser: number;
+  /** Connections from one client address, on 143 and 993 together. */
+  readonly maxConnectionsPerAddress: number;
+}
+
 export interface Config {
   /** Always absolute once loaded. */
   readonly dataDir: string;
@@ -121,4 +137,5 @@ export interface Config {
   readonly log: LogConfig;
   readonly smtp: SmtpConfig;
   readonly queue: QueueConfig;
+  readonly imap: ImapConfig;
 }

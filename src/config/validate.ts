@@ -163,6 +163,16 @@ const RULES: RulesFor<Config> = {
     connectTimeoutSeconds: timerSeconds,
     commandTimeoutSeconds: timerSeconds,
   },
+  imap: {
+    maxMessageSize: integer(1024),
+    // A LOGIN with long names, or a UID set of a big folder, must fit (RFC 7162 4 asks for 8192 at least).
+    maxLineLength: integer(8192, 16 * 1024 * 1024),
+    maxBadCommands: positive,
+    loginFailuresPerConnection: positive,
+    idleTimeoutSeconds: timerSeconds,
+    maxSessionsPerUser: positive,
+    maxConnectionsPerAddress: positive,
+  },
 };
 
 // ---- helpers ----

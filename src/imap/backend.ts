@@ -72,8 +72,11 @@ export interface ImapAccount {
   renameFolder(from: string, to: string): Promise<void>;
   subscribe(name: string, subscribed: boolean): Promise<void>;
   status(name: string): Promise<FolderStatus>;
-  /** RFC 3501 6.3.11; RFC 4315 APPENDUID is made of the answer. `OVERQUOTA`, `TRYCREATE` as errors. */
-  append(name: string, message: Buffer, flags: string[], internalDate: Date | null): Promise<{ uidValidity: number; uid: number }>;
+  /**
+   * RFC 3501 6.3.11; RFC 4315 APPENDUID is made of the answer. `OVERQUOTA`, `TRYCREATE` as errors.
+   * `binary`: sent as a literal8 (RFC 3516 4.4): stored byte for byte, bare LFs and all.
+   */
+  append(name: string, message: Buffer, flags: string[], internalDate: Date | null, options?: { binary?: boolean }): Promise<{ uidValidity: number; uid: number }>;
   /** RFC 9208: the user's one quota root (named ""). `limit` 0 means none. */
   quota(): Promise<{ usedBytes: number; limitBytes: number; messages: number }>;
   /** The largest message APPEND takes (RFC 7889 APPENDLIMIT); 0 for none. */
@@ -110,6 +113,12 @@ export interface FetchNeeds {
   index: boolean;
   /** Sections or BINARY: the message's bytes. */
   content: boolean;
+  /**
+   * Of what the index gives, only envelope() (and sentDate()) will be called: the backend may answer
+   * from its cache of rendered envelopes without loading indexes, which makes the common
+   * `UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE)` of a client's sync cheap. Optional; false when absent.
+   */
+  envelopeOnly?: boolean;
 }
 
 /** Selected. The view of one folder in one session; close() at CLOSE, UNSELECT, another SELECT, LOGOUT. */
@@ -163,6 +172,11 @@ export interface MessageView {
   readonly internalDate: Date;
   /** RFC822.SIZE: octets as stored. */
   readonly size: number;
+  /**
+   * The stored message's id, unique in the backend and never reused, when it has one: what never
+   * changes for it (its encoded ENVELOPE) may be kept by the server under this id.
+   */
+  readonly messageId?: string;
   /** RFC 3501 7.4.2 ENVELOPE. */
   envelope(): StructureValue;
   /** BODY (`extended` false) or BODYSTRUCTURE (`extended` true). */

@@ -1,8 +1,9 @@
 // The contract between the connection and the command files (one file per command under commands/,
 // WildDuck's imap-core shape): each command declares its name, the states it is allowed in (RFC 3501
 // 3) and its handler. The connection parses, checks the state, runs the handler with a CommandContext,
-// and answers BAD for a command it does not know or NO/BAD for one in the wrong state.
-import type { ImapAccount, ImapClient, SelectedFolder } from './backend.js';
+// and answers BAD for a command it does not know or one in the wrong state (as Dovecot does). The
+// tagged answer a handler gives is written when it returns, after the selected folder's updates.
+import type { ImapAccount, ImapBackend, ImapClient, SelectedFolder } from './backend.js';
 import type { SequenceSet } from './wire/sequence-set.js';
 import type { ImapCommand } from './wire/values.js';
 import type { ResponseValue } from './wire/encoder.js';
@@ -72,10 +73,71 @@ export interface CommandContext {
   readonly session: Session;
   /** `* ` followed by the values. */
   untagged(values: readonly ResponseValue[]): void;
+  /**
+   * An untagged status response (RFC 3501 7.1): `* OK [UNSEEN 3] text`, `* OK [CLOSED]` (RFC 7162
+   * 3.2.11), `* NO [OVERQUOTA] ...` (RFC 9208 4.3.1): the values of untagged() cannot carry a
+   * bracketed code followed by free text.
+   */
+  untaggedStatus(status: 'OK' | 'NO' | 'BAD', text: string, code?: string): void;
   /** The tagged completion. `code` is the response code without brackets (`READ-WRITE`, `APPENDUID 1 2`). */
   ok(text: string, code?: string): void;
   no(text: string, code?: string): void;
   bad(text: string, code?: string): void;
+  /**
+   * Resolves once the output written so far has mostly reached the socket (backpressure): a handler
+   * writing many responses (FETCH 1:*) awaits it now and then so a slow reader does not grow memory.
+   * Optional so test fakes need not have it.
+   */
+  drained?(): Promise<void>;
+  // FETCH's fast path, optional like drained(): a message's ENVELOPE is encoded once and its bytes kept.
+  /** `values` as untagged() would encode them, SP between them. */
+  encode?(values: readonly ResponseValue[]): Buffer;
+  /**
+   * The bytes `make()` gives (made with encode()), kept by the server under `key` and the connection's
+   * encoding (UTF8=ACCEPT changes it): only for what never changes under that key.
+   */
+  keepEncoded?(key: string, make: () => Buffer): Buffer;
+  /** `* ` followed by the already encoded parts, then CRLF. */
+  untaggedBytes?(parts: readonly Buffer[]): void;
+}
+
+/**
+ * What the connection-level commands (LOGIN, AUTHENTICATE, STARTTLS, COMPRESS, IDLE, LOGOUT) need of
+ * the connection beyond CommandContext. Every context the connection makes is a ConnectionContext.
+ */
+export interface ConnectionControl {
+  /** The backend for LOGIN and AUTHENTICATE. */
+  readonly backend: ImapBackend;
+  /** RFC 3501 7.5: `+ text`. */
+  continuation(text: string): void;
+  /** The next raw line from the client (an AUTHENTICATE response, IDLE's DONE); null once it has gone. */
+  readLine(): Promise<Buffer | null>;
+  /** STARTTLS: once the tagged OK is written, throws away what the client sent meanwhile and starts TLS. */
+  startTls(): void;
+  /** COMPRESS DEFLATE (RFC 4978): once the tagged OK is written, both directions are compressed. */
+  startCompression(): void;
+  readonly compressed: boolean;
+  /** LOGIN and AUTHENTICATE: false before TLS unless the client is local (LOGINDISABLED). */
+  readonly loginAllowed: boolean;
+  /** Takes a session slot for `account`; false when the user has too many (imap.maxSessionsPerUser). */
+  admit(account: ImapAccount): boolean;
+  /** A LOGIN or AUTHENTICATE failed: past imap.loginFailuresPerConnection the connection is closed. */
+  loginFailed(): void;
+  /** Sends `* BYE text` now and ends the connection once the current command is answered (LOGOUT). */
+  bye(text: string): void;
+  /** Calls `wake` when changes arrive for the selected folder (IDLE); returns the function that stops it. */
+  watchChanges(wake: () => void): () => void;
+}
+
+export interface ConnectionContext extends CommandContext {
+  readonly connection: ConnectionControl;
+}
+
+/** A command that needs the connection itself (the registry takes both kinds). */
+export interface ConnectionCommandSpec {
+  readonly name: string;
+  readonly states: readonly SessionState[];
+  run(ctx: ConnectionContext): Promise<void>;
 }
 
 export interface CommandSpec {

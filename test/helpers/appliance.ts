@@ -22,7 +22,8 @@ export interface ApplianceOptions {
 export interface RunningAppliance {
   dataDir: string;
   configFile: string;
-  ports: { smtp: number; submission: number; smtps: number };
+  /** imap and imaps too: the IMAP service on 143-style (STARTTLS) and 993-style (TLS) ports. */
+  ports: { smtp: number; submission: number; smtps: number; imap: number; imaps: number };
   child: ChildProcess;
   /** Every log line the process printed so far, parsed (over restarts too). */
   logs: Record<string, unknown>[];
@@ -40,8 +41,8 @@ export interface RunningAppliance {
 const logChanges = new WeakMap<RunningAppliance, Changes>();
 
 /**
- * Starts the appliance on three fresh ports; when another process took one of them before the child
- * could listen (EADDRINUSE), starts it again on three others, a few times.
+ * Starts the appliance on five fresh ports (three SMTP, two IMAP); when another process took one of them
+ * before the child could listen (EADDRINUSE), starts it again on five others, a few times.
  */
 export async function startAppliance(options: ApplianceOptions = {}): Promise<RunningAppliance> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'letterbox-test-'));
@@ -54,8 +55,8 @@ export async function startAppliance(options: ApplianceOptions = {}): Promise<Ru
 }
 
 async function startOnFreePorts(dataDir: string, options: ApplianceOptions): Promise<RunningAppliance> {
-  const [smtp, submission, smtps] = await freePorts(3);
-  const ports = { smtp: smtp as number, submission: submission as number, smtps: smtps as number };
+  const [smtp, submission, smtps, imap, imaps] = await freePorts(5);
+  const ports = { smtp: smtp as number, submission: submission as number, smtps: smtps as number, imap: imap as number, imaps: imaps as number };
   const configFile = join(options.configDir ?? dataDir, 'config.json');
   const config = {
     dataDir,
@@ -63,7 +64,7 @@ async function startOnFreePorts(dataDir: string, options: ApplianceOptions): Pro
     listen: ['127.0.0.1'],
     log: { level: 'info' },
     ...options.config,
-    ports: { ...ports, imap: 0, imaps: 0, pop3: 0, pop3s: 0, http: 0, https: 0, ...((options.config?.ports as object) ?? {}) },
+    ports: { ...ports, pop3: 0, pop3s: 0, http: 0, https: 0, ...((options.config?.ports as object) ?? {}) },
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env: NodeJS.ProcessEnv = { ...process.env, LETTERBOX_CONFIG: configFile };
