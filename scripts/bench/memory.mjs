@@ -197,7 +197,7 @@ function logSince(app, before) {
 const mb = (value) => value.toFixed(0);
 
 /** The Environment= settings of the systemd unit, which the appliance runs with (malloc tuning). */
-function unitEnvironment() {
+export function unitEnvironment() {
   const unit = readFileSync(UNIT, 'utf8');
   return Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map(([, name, value]) => [name, value]));
 }

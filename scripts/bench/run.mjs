@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS = [
   { name: 'smtp', module: './smtp-accept.mjs' },
   { name: 'memory', module: './memory.mjs' },
+  { name: 'imap', module: './imap-fetch.mjs' },
 ];
 const OUTPUT = fileURLToPath(new URL('../../docs/PERFORMANCE.md', import.meta.url));
 
