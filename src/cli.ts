@@ -17,6 +17,7 @@ import { doctorSetup, relayTester, startAppliance, storePath } from './main.js';
 import { readCaOption } from './admin/relay.js';
 import { parseQuotaSize } from './admin/quota-size.js';
 import { Store } from './store/index.js';
+import { envelopeSummary } from './mailbox/index.js';
 import { MimeIndexer } from './mailbox/mime/index.js';
 import type { DeliveryOutcome, StoreCheckReport } from './core/types.js';
 import type { DoctorReport } from './admin/doctor/index.js';
@@ -157,7 +158,7 @@ async function runAdmin(config: Config, op: string, params: AdminParams): Promis
   const viaService = await callAdminSocket(adminSocketPath(config.dataDir), op, params);
   if (viaService) return viaService.result;
   await prepareDataDir(config.dataDir);
-  const store = await Store.open(storePath(config.dataDir), { indexer: () => new MimeIndexer() });
+  const store = await Store.open(storePath(config.dataDir), { indexer: () => new MimeIndexer(), summarize: envelopeSummary });
   try {
     const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
     const queue = new OfflineQueue({ queue: store, mail: store, directory: store.directory, log, hostname: config.hostname }, systemClock);

@@ -18,7 +18,7 @@ import { createDeliveryAgent, testRelay } from './delivery/index.js';
 import { QueueScheduler } from './queue/scheduler.js';
 import { SmtpService, type SmtpEndpoint } from './smtp/server.js';
 import { ImapServer, type ImapEndpoint } from './imap/server.js';
-import { createImapBackend } from './mailbox/index.js';
+import { createImapBackend, envelopeSummary } from './mailbox/index.js';
 import { Store } from './store/index.js';
 import { MimeIndexer } from './mailbox/mime/index.js';
 import { certificatePath, loadOrCreateCertificate } from './tls/certificate.js';
@@ -87,7 +87,7 @@ function youngGenerationCollector(log: Logger): (() => void) | undefined {
 export async function startAppliance(config: Config, log: Logger): Promise<Appliance> {
   const startedAt = Date.now();
   await prepareDataDir(config.dataDir);
-  const store = await Store.open(storePath(config.dataDir), { indexer: () => new MimeIndexer() });
+  const store = await Store.open(storePath(config.dataDir), { indexer: () => new MimeIndexer(), summarize: envelopeSummary });
   if (store.swept > 0) log.warn({ swept: store.swept }, 'discarded messages whose transfer was interrupted by a crash');
   await checkAtStart(store, log).catch(async (err: unknown) => {
     await store.close();

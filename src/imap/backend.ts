@@ -121,6 +121,17 @@ export interface FetchNeeds {
   envelopeOnly?: boolean;
 }
 
+/**
+ * The snapshot of a selected folder column by column: entry i of each array is the i-th message in UID
+ * order, the same messages as SelectedFolder.messages without an object per message (SELECT of 10,000
+ * messages reads this). Flag lists may be shared between messages and must not be changed.
+ */
+export interface FolderColumns {
+  readonly uids: readonly number[];
+  readonly modseqs: readonly number[];
+  readonly flags: readonly (readonly string[])[];
+}
+
 /** Selected. The view of one folder in one session; close() at CLOSE, UNSELECT, another SELECT, LOGOUT. */
 export interface SelectedFolder {
   readonly name: string;
@@ -128,6 +139,11 @@ export interface SelectedFolder {
   readonly uidValidity: number;
   /** The folder as it stood when selected: its messages in UID order. */
   readonly messages: readonly FolderMessageState[];
+  /**
+   * The same snapshot as `messages`, as columns; optional (the server builds them from `messages` when
+   * absent). A backend that gives it should make `messages` only when asked.
+   */
+  readonly columns?: FolderColumns;
   readonly uidNext: number;
   readonly highestModseq: number;
   /** UIDs among `messages` this session is the first to see (RFC 3501 2.3.2 \Recent). */

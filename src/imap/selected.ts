@@ -9,7 +9,7 @@
 // when sent; then EXISTS and RECENT; then FETCH of the flags that changed. Expunges wait for a flush
 // that may announce them: until then the message keeps its number (RFC 3501 7.4.1, never renumber a
 // client that has not been told).
-import type { FolderMessageState, SelectedChange, SelectedFolder } from './backend.js';
+import type { FolderColumns, FolderMessageState, SelectedChange, SelectedFolder } from './backend.js';
 import type { CommandContext, SelectedSession } from './command.js';
 import { atom, list, num, seq, type ResponseValue } from './wire/encoder.js';
 import { compactSequenceSet, type SequenceSet } from './wire/sequence-set.js';
@@ -32,6 +32,29 @@ function lowerBound(sorted: readonly number[], value: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** The folder's snapshot as columns: the backend's own when it gives them, else made from `messages`. */
+export function columnsOf(folder: SelectedFolder): FolderColumns {
+  if (folder.columns) return folder.columns;
+  const messages = folder.messages;
+  return { uids: messages.map((m) => m.uid), modseqs: messages.map((m) => m.modseq), flags: messages.map((m) => m.flags) };
+}
+
+/** Index of the first message of the snapshot without \Seen, -1 when none (RFC 3501 7.1 UNSEEN). */
+export function firstUnseenIndex(columns: FolderColumns): number {
+  // Flag lists are mostly shared between messages: each distinct list is looked at once.
+  const seen = new Map<readonly string[], boolean>();
+  for (let i = 0; i < columns.flags.length; i += 1) {
+    const flags = columns.flags[i] as readonly string[];
+    let isSeen = seen.get(flags);
+    if (isSeen === undefined) {
+      isSeen = flags.includes('\\Seen');
+      seen.set(flags, isSeen);
+    }
+    if (!isSeen) return i;
+  }
+  return -1;
 }
 
 interface FlagChange {
@@ -58,7 +81,11 @@ export class SelectedState implements SelectedSession {
     private readonly enabled: ReadonlySet<string>,
     private readonly hooks: SelectedHooks,
   ) {
-    for (const message of folder.messages) this.push(message);
+    // Columns copied, not an object per message (SELECT of a large folder stays cheap).
+    const columns = columnsOf(folder);
+    this.uids = columns.uids.slice();
+    this.flags = columns.flags.slice();
+    this.modseqs = columns.modseqs.slice();
     for (const uid of folder.recent) this.recentUids.add(uid);
     this.appliedModseq = folder.highestModseq;
     folder.onChange((change) => {

@@ -21,6 +21,14 @@ function looksLikeIndex(value: unknown): value is MessageIndex {
   return typeof value === 'object' && value !== null && typeof (value as MessageIndex).size === 'number' && typeof (value as MessageIndex).root === 'object' && (value as MessageIndex).root !== null;
 }
 
+/**
+ * The store's summary of a message, written with it at commit (Store.open's `summarize`): its ENVELOPE
+ * as the JSON text knownEnvelopes() reads, so the first sync after delivery reads no index.
+ */
+export function envelopeSummary(index: unknown): string | undefined {
+  return looksLikeIndex(index) ? JSON.stringify(envelopeValue(index.root.envelope)) : undefined;
+}
+
 /** The message's index as stored, or made now from its bytes. */
 export async function indexOf(store: FolderStore, messageId: string, stored?: unknown): Promise<MessageIndex> {
   const found = stored === undefined ? (await store.messageIndexes([messageId]))[0] : stored;

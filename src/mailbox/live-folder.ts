@@ -11,8 +11,18 @@ import { KeywordSpelling } from './flags.js';
 export class FlagSets {
   private readonly lists: (readonly string[])[] = [];
   private readonly ids = new Map<string, number>();
+  /** The list last asked about and its id: a folder loads thousands of neighbours with equal flags. */
+  private last: { flags: readonly string[]; id: number } | null = null;
 
   id(flags: readonly string[]): number {
+    const last = this.last;
+    if (last && last.flags.length === flags.length && last.flags.every((flag, i) => flag === flags[i])) return last.id;
+    const id = this.lookUp(flags);
+    this.last = { flags: [...flags], id };
+    return id;
+  }
+
+  private lookUp(flags: readonly string[]): number {
     const key = [...flags].sort().join(' ');
     let id = this.ids.get(key);
     if (id === undefined) {

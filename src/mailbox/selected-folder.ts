@@ -4,7 +4,7 @@
 // the server listens.
 import type { FolderStore } from '../core/interfaces.js';
 import type { FolderChange, FolderEntry } from '../core/types.js';
-import type { FetchNeeds, FolderMessageState, MessageView, SelectedChange, SelectedFolder } from '../imap/backend.js';
+import type { FetchNeeds, FolderColumns, FolderMessageState, MessageView, SelectedChange, SelectedFolder } from '../imap/backend.js';
 import type { EnvelopeCache } from './envelope-cache.js';
 import { backendError, translated } from './errors.js';
 import { fetchMessages } from './fetch.js';
@@ -29,7 +29,8 @@ export class ImapSelectedFolder implements SelectedFolder, LiveSubscriber {
   readonly uidNext: number;
   readonly highestModseq: number;
   readonly keywords: readonly string[];
-  private snapshot: { uids: number[]; modseqs: number[]; flagIds: number[] } | null;
+  private readonly snapshot: { uids: number[]; modseqs: number[]; flagIds: number[] };
+  private snapshotColumns: FolderColumns | null = null;
   private snapshotMessages: FolderMessageState[] | null = null;
   private readonly listeners: ((change: SelectedChange) => void)[] = [];
   private queued: SelectedChange[] = [];
@@ -57,12 +58,20 @@ export class ImapSelectedFolder implements SelectedFolder, LiveSubscriber {
 
   get messages(): readonly FolderMessageState[] {
     if (!this.snapshotMessages) {
-      const { uids, modseqs, flagIds } = this.snapshot!;
+      const { uids, modseqs, flagIds } = this.snapshot;
       // Each its own flag list: the server may keep and change them.
       this.snapshotMessages = uids.map((uid, i) => ({ uid, flags: [...this.live.flagSets.get(flagIds[i]!)], modseq: modseqs[i]! }));
-      this.snapshot = null;
     }
     return this.snapshotMessages;
+  }
+
+  /** The snapshot as columns; flag lists are the live folder's interned (frozen) ones, shared. */
+  get columns(): FolderColumns {
+    if (!this.snapshotColumns) {
+      const { uids, modseqs, flagIds } = this.snapshot;
+      this.snapshotColumns = { uids, modseqs, flags: flagIds.map((id) => this.live.flagSets.get(id)) };
+    }
+    return this.snapshotColumns;
   }
 
   onChange(listener: (change: SelectedChange) => void): void {

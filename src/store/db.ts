@@ -18,6 +18,8 @@
 //   summaries    <messageId>       -> text           a backend's small digest of the index (the IMAP
 //                                                    ENVELOPE), saved the first time it is made; a cache:
 //                                                    deleted with the message, made again when missing
+//   listings     <folderId>        -> text           a large folder's entries in one record, written at a
+//                                                    clean stop and taken at the next start (folder-listings.ts)
 //   messages     <messageId>       -> MessageRecord  size, chunk count, reference count
 //   bodies       <messageId>\0<chunk, 8 hex digits> -> bytes   the message, CHUNK_SIZE at a time
 //   pending      <messageId>       -> {startedAt}    chunks being written for a message not yet committed
@@ -93,6 +95,8 @@ export interface Sublevels {
   indexes: JsonSublevel;
   /** Backends' digests of indexes (FolderStore.saveSummaries): a cache beside `indexes`. */
   summaries: JsonSublevel;
+  /** Folder listings (folder-listings.ts): a cache of `entries`, as text. */
+  listings: JsonSublevel;
   messages: JsonSublevel;
   bodies: BytesSublevel;
   pending: JsonSublevel;
@@ -109,9 +113,17 @@ export interface Sublevels {
 type Migration = (sub: Sublevels, batch: Batch, options: OpenOptions) => Promise<void>;
 const MIGRATIONS: Migration[] = [migrateToFolders];
 
+/**
+ * Renders a message's summary (the `summaries` key space) from its index; undefined for none. Given by
+ * the backend that reads the summaries, so the store needs not know what they hold.
+ */
+export type MessageSummarizer = (index: unknown) => string | undefined;
+
 export interface OpenOptions {
   /** Indexes each message as it is written (and those a migration finds). */
   indexer?: MessageIndexerFactory;
+  /** Writes each message's summary with it at commit, so a first FETCH after delivery reads no index. */
+  summarize?: MessageSummarizer;
 }
 
 export interface OpenDb {
@@ -148,6 +160,7 @@ export async function openDb(location: string, options: OpenOptions = {}): Promi
     indexes: json('indexes'),
     // Text as the backend gave it: neither parsed nor serialised on the way (read in thousands by a sync).
     summaries: db.sublevel<string, Json>('summaries', { valueEncoding: 'utf8' }),
+    listings: db.sublevel<string, Json>('listings', { valueEncoding: 'utf8' }),
     messages: json('messages'),
     bodies: bytesSublevel(db),
     pending: json('pending'),

@@ -9,6 +9,7 @@ import { entryKey, folderRange } from './ids.js';
 import type { LaneTxn, WriteLane } from './lane.js';
 import type { LocatedFolder } from './folder-table.js';
 import type { FolderEntryRecord, FolderRecord, UserRecord } from './records.js';
+import { FolderListings, readEntries } from './folder-listings.js';
 
 const SEEN = '\\seen';
 
@@ -111,10 +112,15 @@ export async function transferEntries(txn: LaneTxn, sub: Sublevels, source: Loca
 
 /** FolderStore's operations on the entries of one folder. */
 export class FolderEntries {
+  /** Large folders' entries in one record across a clean restart (folder-listings.ts). */
+  readonly listings: FolderListings;
+
   constructor(
     private readonly sub: Sublevels,
     private readonly lane: WriteLane,
-  ) {}
+  ) {
+    this.listings = new FolderListings(sub, lane);
+  }
 
   private located(txn: LaneTxn, folderId: string): LocatedFolder {
     const found = txn.folderById(folderId);
@@ -123,14 +129,9 @@ export class FolderEntries {
   }
 
   async listEntries(folderId: string): Promise<FolderEntry[]> {
-    if (!this.lane.folders.locate(folderId)) throw new LetterboxError('NOT_FOUND', `no folder with id ${folderId}`);
-    // One all() rather than an await per entry: a 10k-message folder is read in a few round trips.
-    const rows = await this.sub.entries.iterator(folderRange(folderId)).all();
-    const skip = folderId.length + 1;
-    return rows.map(([key, value]) => {
-      const { messageId, size, flags, internalDate, modseq } = value as FolderEntryRecord;
-      return { uid: Number(key.slice(skip)), messageId, size, flags, internalDate, modseq };
-    });
+    const located = this.lane.folders.locate(folderId);
+    if (!located) throw new LetterboxError('NOT_FOUND', `no folder with id ${folderId}`);
+    return (await this.listings.take(located.record)) ?? readEntries(this.sub, folderId);
   }
 
   async setFlags(folderId: string, changes: readonly { uid: number; flags: string[] }[], options: { unchangedSince?: number; origin?: unknown } = {}): Promise<{ changed: FolderEntry[]; conflicts: number[] }> {

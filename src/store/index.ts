@@ -45,7 +45,10 @@ export class Store implements MailStore, QueueStore, SettingsStore, FolderStore 
     this.directory = new StoreDirectory(sub, lane, this.folders);
   }
 
-  /** `indexer`: every message written is indexed as it is written (and by the migration, and the check). */
+  /**
+   * `indexer`: every message written is indexed as it is written (and by the migration, and the check);
+   * `summarize`: its summary is written with it.
+   */
   static async open(location: string, options: StoreOptions = {}): Promise<Store> {
     // The store itself is made whole under another name and renamed into place (db.ts).
     await makeDirectoryDurably(dirname(location));
@@ -66,18 +69,24 @@ export class Store implements MailStore, QueueStore, SettingsStore, FolderStore 
 
   /** Verifies the store's invariants and repairs what fails (check.ts). */
   async check(options: CheckOptions): Promise<StoreCheckReport> {
-    return checkStore(this.sub, this.lane, { ...(this.options.indexer ? { indexer: this.options.indexer } : {}), ...options });
+    const report = await checkStore(this.sub, this.lane, { ...(this.options.indexer ? { indexer: this.options.indexer } : {}), ...options });
+    // A repair may change entries outside the lane's rules: no listing may outlive one. (The service
+    // checks at every start: a store found consistent keeps its listings.)
+    if (!report.consistent) await this.folders.entries.listings.clear();
+    return report;
   }
 
   async close(): Promise<void> {
     await this.lane.settled();
+    // Only a service's clean stop leaves listings: its folders are the ones the next start will open.
+    if (this.running) await this.folders.entries.listings.saveAll().catch(() => undefined);
     if (this.running) await this.lane.run(async (txn) => void txn.batch.del(this.sub.meta, RUNNING));
     this.running = false;
     await this.db.close();
   }
 
   async createMessage(options: { binary?: boolean } = {}): Promise<MessageWriter> {
-    return new ChunkedMessageWriter(this.db, this.sub, this.lane, this.options.indexer, options.binary === true);
+    return new ChunkedMessageWriter(this.db, this.sub, this.lane, this.options.indexer, options.binary === true, this.options.summarize);
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | null> {

@@ -8,7 +8,7 @@ import { CrlfLineEnds } from '../core/line-ends.js';
 import type { CommitResult, Disposition, MessageIndexer, MessageIndexerFactory, MessageWriter } from '../core/interfaces.js';
 import type { QueueEntry } from '../core/types.js';
 import { Batch } from './batch.js';
-import { CHUNK_SIZE, type Sublevels } from './db.js';
+import { CHUNK_SIZE, type MessageSummarizer, type Sublevels } from './db.js';
 import { addEntry } from './folder-entries.js';
 import { INBOX } from './folder-names.js';
 import { chunkKey, chunkRange, newId } from './ids.js';
@@ -41,6 +41,7 @@ export class ChunkedMessageWriter implements MessageWriter {
     indexerFactory?: MessageIndexerFactory,
     /** Kept byte for byte: no line-end conversion (MailStore.createMessage). */
     binary = false,
+    private readonly summarize?: MessageSummarizer,
   ) {
     this.indexer = indexerFactory?.();
     this.lineEnds = binary ? null : new CrlfLineEnds();
@@ -107,6 +108,7 @@ export class ChunkedMessageWriter implements MessageWriter {
     if (disposition.mailboxes.length === 0 && !disposition.queue) throw new LetterboxError('INVALID', 'a message needs a mailbox or a queue entry');
     const queueId = disposition.queue ? newId() : undefined;
     const now = disposition.receivedAt ?? Date.now();
+    // Only a message in a mailbox is read over IMAP: one only queued for relay gets no summary.
     await this.commitWith(now, async (txn, record) => {
       // Deliveries go to each user's INBOX, announced as `appended` like any other new entry.
       for (const user of new Set(disposition.mailboxes)) {
@@ -120,7 +122,7 @@ export class ChunkedMessageWriter implements MessageWriter {
       }
       // A DSN and the queue entry it reports on are written together: neither lost nor sent twice.
       if (disposition.settles) await txn.settle(disposition.settles);
-    });
+    }, disposition.mailboxes.length > 0);
     return { messageId: this.messageId, size: this.bytes, ...(queueId ? { queueId } : {}) };
   }
 
@@ -129,7 +131,7 @@ export class ChunkedMessageWriter implements MessageWriter {
    * `record`), its index beside it. For the store's own callers (deliveries above, FolderStore.append);
    * a refusal thrown by `place` discards the message like any failed commit.
    */
-  async commitWith(receivedAt: number, place: (txn: LaneTxn, record: MessageRecord) => Promise<void>): Promise<void> {
+  async commitWith(receivedAt: number, place: (txn: LaneTxn, record: MessageRecord) => Promise<void>, withSummary = true): Promise<void> {
     if (this.state !== 'open') throw new LetterboxError('ABORTED', `message ${this.messageId} is ${this.state}`);
     this.state = 'committing';
     try {
@@ -138,6 +140,7 @@ export class ChunkedMessageWriter implements MessageWriter {
       const single = this.chunks === 0;
       if (!single && this.filled > 0) await this.flush();
       const index = this.finishIndex();
+      const summary = withSummary ? this.summaryOf(index) : undefined;
       const record: MessageRecord = { size: this.bytes, chunks: single ? 1 : this.chunks, refs: 0, receivedAt };
       await this.lane.run(async (txn) => {
         record.refs = 0;
@@ -145,6 +148,7 @@ export class ChunkedMessageWriter implements MessageWriter {
         await place(txn, record);
         txn.batch.put(this.sub.messages, this.messageId, record);
         if (index !== undefined) txn.batch.put(this.sub.indexes, this.messageId, index);
+        if (summary !== undefined) txn.batch.put(this.sub.summaries, this.messageId, summary);
         if (!single) txn.batch.del(this.sub.pending, this.messageId);
       }, true);
       this.state = 'committed';
@@ -162,6 +166,17 @@ export class ChunkedMessageWriter implements MessageWriter {
       this.indexer.write(chunk);
     } catch {
       this.indexer = undefined;
+    }
+  }
+
+  /** The summary a backend reads instead of the index; a summarizer that throws costs only the summary. */
+  private summaryOf(index: unknown): string | undefined {
+    if (index === undefined || !this.summarize) return undefined;
+    try {
+      const summary = this.summarize(index);
+      return typeof summary === 'string' ? summary : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -7,6 +7,7 @@ import type { CommandContext, SelectedSession } from '../command.js';
 import type { SelectedFolder } from '../backend.js';
 import { atom, isAtomText, list, num, seq, type ResponseValue } from '../wire/encoder.js';
 import { compactSequenceSet } from '../wire/sequence-set.js';
+import { columnsOf, firstUnseenIndex } from '../selected.js';
 import { accountOf, argumentCount } from './command-helpers.js';
 import { readMailbox } from './names.js';
 import { tellIfOverQuota } from './over-quota.js';
@@ -37,7 +38,7 @@ function flagResponses(ctx: CommandContext, folder: SelectedFolder, readOnly: bo
 function stateResponses(ctx: CommandContext, folder: SelectedFolder, selected: SelectedSession): void {
   ctx.untagged([num(selected.exists), atom('EXISTS')]);
   ctx.untagged([num(folder.recent.length), atom('RECENT')]);
-  const firstUnseen = folder.messages.findIndex((m) => !m.flags.includes('\\Seen'));
+  const firstUnseen = firstUnseenIndex(columnsOf(folder));
   if (firstUnseen >= 0) ctx.untaggedStatus('OK', 'First unseen.', `UNSEEN ${firstUnseen + 1}`);
   ctx.untaggedStatus('OK', 'UIDs valid', `UIDVALIDITY ${folder.uidValidity}`);
   ctx.untaggedStatus('OK', 'Predicted next UID', `UIDNEXT ${folder.uidNext}`);
@@ -47,19 +48,21 @@ function stateResponses(ctx: CommandContext, folder: SelectedFolder, selected: S
 /** RFC 7162 3.2.5.1: what the client missed since `params.modseq`, when its UIDVALIDITY still holds. */
 async function resync(ctx: CommandContext, folder: SelectedFolder, selected: SelectedSession, params: QresyncParams): Promise<void> {
   if (params.uidValidity !== folder.uidValidity) return;
-  const largest = folder.messages.at(-1)?.uid ?? 0;
+  const { uids, modseqs } = columnsOf(folder);
+  const largest = uids.at(-1) ?? 0;
   const known = (uid: number) => params.knownUids === null || setHas(params.knownUids, uid, largest);
-  const present = new Set(folder.messages.map((m) => m.uid));
+  const present = new Set(uids);
   const vanished = (await folder.vanishedSince(params.modseq)).filter((uid) => uid < folder.uidNext && !present.has(uid) && known(uid));
   if (vanished.length > 0) ctx.untagged([atom('VANISHED'), list([atom('EARLIER')]), seq(compactSequenceSet(vanished))]);
-  for (const message of folder.messages) {
-    if (message.modseq <= params.modseq || !known(message.uid)) continue;
-    const seqNumber = selected.seqOf(message.uid);
+  for (let i = 0; i < uids.length; i += 1) {
+    const uid = uids[i] as number;
+    if ((modseqs[i] as number) <= params.modseq || !known(uid)) continue;
+    const seqNumber = selected.seqOf(uid);
     if (seqNumber === undefined) continue;
     const items: ResponseValue[] = [
-      atom('UID'), num(message.uid),
-      atom('FLAGS'), list(selected.flagsOf(message.uid).map((f) => atom(f))),
-      atom('MODSEQ'), list([num(selected.modseqOf(message.uid))]),
+      atom('UID'), num(uid),
+      atom('FLAGS'), list(selected.flagsOf(uid).map((f) => atom(f))),
+      atom('MODSEQ'), list([num(selected.modseqOf(uid))]),
     ];
     ctx.untagged([num(seqNumber), atom('FETCH'), list(items)]);
   }
