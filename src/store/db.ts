@@ -16,8 +16,9 @@
 //   vanished     <folderId>\0<uid, 10 digits> -> number  MODSEQ of the expunge of that UID (QRESYNC)
 //   indexes      <messageId>       -> JSON           what the MessageIndexer made of the message
 //   summaries    <messageId>       -> text           a backend's small digest of the index (the IMAP
-//                                                    ENVELOPE), saved the first time it is made; a cache:
-//                                                    deleted with the message, made again when missing
+//                                                    ENVELOPE), written with a message stored in a folder
+//                                                    (or when first made); a cache: deleted with the
+//                                                    message, made again when missing
 //   listings     <folderId>        -> text           a large folder's entries in one record, written at a
 //                                                    clean stop and taken at the next start (folder-listings.ts)
 //   messages     <messageId>       -> MessageRecord  size, chunk count, reference count
