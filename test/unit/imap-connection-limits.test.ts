@@ -3,6 +3,7 @@
 import t from 'tap';
 import { RawImap } from '../helpers/imap-raw.js';
 import { ALICE, ALICE_PASSWORD, startImapServer } from '../helpers/imap-test-server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 type Teardown = { teardown(fn: () => void): void };
 
@@ -45,10 +46,11 @@ t.test('autologout after the idle timeout, IDLE included', async (t) => {
 });
 
 t.test('activity keeps a session alive', async (t) => {
-  const { ports } = await startImapServer(t, { settings: { idleTimeoutSeconds: 1 } });
+  // Four pauses of half the timeout: 4 s in all, twice the timeout, with room for a busy machine.
+  const { ports } = await startImapServer(t, { settings: { idleTimeoutSeconds: 2 } });
   const client = await open(t, ports.imap);
   for (let i = 0; i < 4; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     t.strictSame(await client.command(`n${i}`, 'NOOP'), [`n${i} OK NOOP completed`]);
   }
 });
@@ -63,10 +65,14 @@ t.test('connections per client address', async (t) => {
   await third.closedByServer();
   await first.command('x', 'LOGOUT');
   await first.closedByServer();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const again = await RawImap.connect(ports.imap);
-  t.teardown(() => again.close());
-  t.match((await again.until(/^\*/))[0], /^\* OK /, 'a slot is free again');
+  // The server sees the close a little after the client does: try until the slot is given back.
+  const greeting = await waitUntil('a connection slot given back', async () => {
+    const again = await RawImap.connect(ports.imap);
+    t.teardown(() => again.close());
+    const line = (await again.until(/^\*/))[0];
+    return line?.startsWith('* OK ') ? line : false;
+  });
+  t.match(greeting, /^\* OK /, 'a slot is free again');
 });
 
 t.test('sessions per user', async (t) => {
@@ -78,9 +84,15 @@ t.test('sessions per user', async (t) => {
   t.match((await second.command('c', 'LOGIN bob@example.test bob-secret')).at(-1), /^c OK /, 'other users are not limited by it');
   await first.command('z', 'LOGOUT');
   await first.closedByServer();
-  await new Promise((resolve) => setTimeout(resolve, 50));
   const third = await open(t, ports.imap);
-  t.match((await third.command('d', `LOGIN ${ALICE} ${ALICE_PASSWORD}`)).at(-1), /^d OK /, 'the slot came back');
+  // The session's slot is given back when the server sees the close: try until it has.
+  let tries = 0;
+  const login = await waitUntil('the session slot given back', async () => {
+    tries += 1;
+    const answer = (await third.command(`d${tries}`, `LOGIN ${ALICE} ${ALICE_PASSWORD}`)).at(-1) ?? '';
+    return /^d\d+ OK /.test(answer) ? answer : false;
+  });
+  t.match(login, /^d\d+ OK /, 'the slot came back');
 });
 
 t.test('literal and line limits', async (t) => {

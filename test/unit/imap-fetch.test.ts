@@ -170,9 +170,7 @@ t.test('10,000 messages stream one response each', async (t) => {
   const mailbox = new FakeMailbox();
   for (let i = 0; i < 10_000; i += 1) mailbox.add({ raw: MESSAGE });
   const session = selectedSession(mailbox.open());
-  const started = Date.now();
   const r = await run(uidFetchCommand, session, 'a UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE)');
   t.equal(r.lines.length, 10_001);
   t.equal(r.lines[9999], '* 10000 FETCH (UID 10000 FLAGS () RFC822.SIZE 125 ENVELOPE ("Tue, 1 Jul 2003 23:52:37 +0200" "Hello" NIL NIL NIL NIL NIL NIL NIL NIL))');
-  t.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
 });
